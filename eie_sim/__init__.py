@@ -1,0 +1,1 @@
+"""eie-sim: a cycle-level simulator of EIE."""
