@@ -63,7 +63,7 @@ def finish(acc: np.ndarray, shift: int, bits: int, relu: bool) -> np.ndarray:
     return np.maximum(out, 0) if relu else out
 
 
-def average(total: np.ndarray, count: int) -> np.ndarray:
+def average(total: np.ndarray, count: int | np.ndarray) -> np.ndarray:
     """Integer mean rounded half up, as a pooling unit with a divider would compute it."""
     total = np.asarray(total, dtype=ACC_DTYPE)
     return np.floor_divide(2 * total + count, 2 * count)

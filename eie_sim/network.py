@@ -134,17 +134,24 @@ Op = Union[Layer, Pool, Concat, Flatten]
 
 @dataclass(frozen=True, eq=False)
 class Network:
-    """A compressed network and the input it runs on (float, in the network's own units)."""
+    """A compressed network and the input it runs on (float, in the network's own units).
+
+    Ops read the tensor "input" (`input`) and any tensor named in `extra_inputs`, e.g. each of the EIE paper's
+    independent benchmark layers reads its own input vector.
+    """
 
     name: str
     ops: tuple[Op, ...]
     input: np.ndarray
-    source: str = ""
-    notes: dict[str, str] = field(default_factory=dict)
+    extra_inputs: dict[str, np.ndarray] = field(default_factory=dict)  # further external tensors, by name
+    source: str = ""  # where the workload came from (a file, or the papers a built-in is drawn from)
+    stored_bytes: dict[str, int] = field(default_factory=dict)  # a compressed file's own size breakdown, by part
+    fillers: dict[str, int] = field(default_factory=dict)  # per layer, the filler entries a compressed file stores
 
     def __post_init__(self) -> None:
-        if not np.all(np.isfinite(self.input)):
-            raise InputError(f"network {self.name}: the input holds NaN or infinite values")
+        for name, tensor in {"input": self.input, **self.extra_inputs}.items():
+            if not np.all(np.isfinite(tensor)):
+                raise InputError(f"network {self.name}: input {name!r} holds NaN or infinite values")
 
     @property
     def layers(self) -> tuple[Layer, ...]:

@@ -1,0 +1,21 @@
+"""The two engines behind one signature: simulate_layer(job: LayerJob, arch: ArchConfig) -> LayerRun."""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Callable
+
+from ..arch import ArchConfig
+from ..errors import InputError
+from .counts import LayerJob, LayerRun
+
+ENGINES = {"fast": "eie_sim.engine.fast", "simpy": "eie_sim.engine.simpy_model"}
+
+LayerEngine = Callable[[LayerJob, ArchConfig], LayerRun]
+
+
+def get_engine(name: str) -> LayerEngine:
+    """The simulate_layer function of the engine called `name`."""
+    if name not in ENGINES:
+        raise InputError(f"--engine: unknown engine {name!r}; choose one of {', '.join(ENGINES)}")
+    return import_module(ENGINES[name]).simulate_layer

@@ -1,0 +1,73 @@
+"""Choosing the fixed-point format of every tensor and codebook (dynamic fixed point), and the per-layer jobs.
+
+Each tensor gets the most fractional bits that still hold the largest magnitude its float32 run reaches on the
+same input; each codebook the most that hold its largest value. Concatenated tensors share one format (the
+coarsest of their parts), so concatenation is a plain copy, as in hardware.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+
+from . import fixedpoint, graph
+from .compress.encode import EncodedLayer
+from .engine.counts import LayerJob
+from .network import Concat, Layer, Network
+
+
+@dataclass(frozen=True)
+class FixedPlan:
+    """Fractional bits per tensor name and per layer codebook, for `bits`-bit values."""
+
+    bits: int
+    tensor_frac: dict[str, int]
+    codebook_frac: dict[str, int]
+
+    def codebook_q(self, layer: Layer) -> np.ndarray:
+        return fixedpoint.to_fixed(layer.codebook, self.codebook_frac[layer.name], self.bits)
+
+    def layer_constants(self, layer: Layer) -> tuple[np.ndarray, np.ndarray, int]:
+        """Quantized codebook, bias in accumulator format, and the shift from accumulator to output format."""
+        acc_frac = self.codebook_frac[layer.name] + self.tensor_frac[layer.inputs[0]]
+        bias_acc = fixedpoint.bias_to_acc(layer.bias, acc_frac, layer.rows)
+        return self.codebook_q(layer), bias_acc, acc_frac - self.tensor_frac[layer.output]
+
+    def job(self, layer: Layer, enc: EncodedLayer, inputs_q: np.ndarray) -> LayerJob:
+        """The engine's view of one layer."""
+        codebook_q, bias_acc, shift = self.layer_constants(layer)
+        return LayerJob(enc, codebook_q, bias_acc, shift, layer.relu, self.bits, inputs_q)
+
+    def quantize_inputs(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return {name: fixedpoint.to_fixed(x, self.tensor_frac[name], self.bits) for name, x in inputs.items()}
+
+
+def float_matvec(layer: Layer, vectors: np.ndarray) -> np.ndarray:
+    """The float32 reference of a layer: decoded shared weights, bias, ReLU."""
+    out = vectors.astype(np.float32) @ layer.weights().reshape(layer.rows, layer.cols).T
+    if layer.bias is not None:
+        out = out + layer.bias.astype(np.float32)
+    return np.maximum(out, 0) if layer.relu else out
+
+
+def run_float(network: Network, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return graph.run(network, {k: np.asarray(v, dtype=np.float32) for k, v in inputs.items()}, float_matvec, fixed=False)
+
+
+def plan(network: Network, float_tensors: Mapping[str, np.ndarray], bits: int) -> FixedPlan:
+    """Formats from the float run's ranges; parts of a concatenation take the concatenation's format."""
+    frac = {name: fixedpoint.frac_bits_for(float(np.max(np.abs(t), initial=0.0)), bits) for name, t in float_tensors.items()}
+    for op in reversed(network.ops):
+        if isinstance(op, Concat):
+            shared = min([frac[op.output]] + [frac[name] for name in op.inputs])
+            for name in (op.output, *op.inputs):
+                frac[name] = shared
+    for op in network.ops:  # pooling and flattening keep their input's format
+        if not isinstance(op, (Layer, Concat)):
+            frac[op.output] = frac[op.inputs[0]]
+    codebook = {
+        layer.name: fixedpoint.frac_bits_for(float(np.max(np.abs(layer.codebook))), bits) for layer in network.layers
+    }
+    return FixedPlan(bits=bits, tensor_frac=frac, codebook_frac=codebook)

@@ -1,0 +1,177 @@
+"""Paper-ready figures from sweep results (the tidy DataFrame of eie_sim.sweep), saved as PNG and SVG.
+
+Each figure is drawn when the results vary its axis; other swept axes are held at the EIE default (or their
+first value) so a multi-axis sweep still gives clean single-axis curves.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Callable
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from .arch import ArchConfig  # noqa: E402
+from .io import write_atomic  # noqa: E402
+from .sweep import ARCH_COLUMNS  # noqa: E402
+
+COLUMN_WIDTH_IN = 3.5  # one column of a two-column paper
+STYLE = {"font.size": 7, "axes.titlesize": 8, "axes.labelsize": 7, "legend.fontsize": 6, "lines.markersize": 3, "savefig.dpi": 200}
+ENERGY_PREFIX, ENERGY_SUFFIX, ENERGY_TOTAL = "energy_", "_pj", "energy_total_pj"
+
+
+def held(frame: pd.DataFrame, axis: str | None = None) -> pd.DataFrame:
+    """Rows where every swept column other than `axis` sits at its default (or first) value."""
+    defaults = {ARCH_COLUMNS[k]: v for k, v in ArchConfig().to_dict().items()}
+    for column in ARCH_COLUMNS.values():
+        if column == axis or column not in frame or frame[column].nunique() < 2:
+            continue
+        values = frame[column].unique()
+        keep = defaults[column] if defaults[column] in values else values[0]
+        frame = frame[frame[column] == keep]
+    return frame
+
+
+def _layers(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[frame["name"] != "total"]
+
+
+def _figure(height: float = 2.4) -> tuple[plt.Figure, plt.Axes]:
+    return plt.subplots(figsize=(COLUMN_WIDTH_IN, height), layout="constrained")
+
+
+def _per_layer_lines(ax: plt.Axes, frame: pd.DataFrame, x: str, y: Callable[[pd.DataFrame], pd.Series]) -> None:
+    for name, rows in _layers(frame).groupby("name", sort=False):
+        rows = rows.sort_values(x)
+        ax.plot(rows[x], y(rows), marker="o", label=name)
+    ax.legend(ncols=2, frameon=False)
+    ax.grid(True, which="both", linewidth=0.3, alpha=0.5)
+
+
+def speedup_vs_pes(frame: pd.DataFrame) -> plt.Figure | None:
+    frame = held(frame, "pes")
+    if frame["pes"].nunique() < 2:
+        return None
+    fig, ax = _figure()
+    _per_layer_lines(ax, frame, "pes", lambda rows: rows["cycles"].iloc[0] / rows["cycles"])
+    pes = np.sort(frame["pes"].unique())
+    ax.plot(pes, pes / pes[0], "k--", linewidth=0.8, label="ideal")
+    ax.set(xscale="log", yscale="log", xlabel="processing elements", ylabel=f"speedup over {pes[0]} PE(s)", title="Scalability")
+    ax.legend(ncols=2, frameon=False)
+    return fig
+
+
+def load_efficiency_vs_fifo(frame: pd.DataFrame) -> plt.Figure | None:
+    frame = held(frame, "fifo_depth_entries")
+    if frame["fifo_depth_entries"].nunique() < 2:
+        return None
+    fig, ax = _figure()
+    _per_layer_lines(ax, frame, "fifo_depth_entries", lambda rows: 100 * rows["load_efficiency"])
+    ax.set(xscale="log", xlabel="activation queue depth (entries)", ylabel="load efficiency (%)", title="Load balance vs queue depth")
+    ax.set_xticks(sorted(frame["fifo_depth_entries"].unique()), labels=[str(v) for v in sorted(frame["fifo_depth_entries"].unique())])
+    return fig
+
+
+def filler_ratio_vs_pes(frame: pd.DataFrame) -> plt.Figure | None:
+    frame = held(frame, "pes")
+    if frame["pes"].nunique() < 2:
+        return None
+    fig, ax = _figure()
+    _per_layer_lines(ax, frame, "pes", lambda rows: 100 * rows["padding"] / (rows["nnz"] + rows["padding"]))
+    ax.set(xscale="log", xlabel="processing elements", ylabel="filler entries (% of stored)", title="Padding vs PEs")
+    return fig
+
+
+def energy_components(frame: pd.DataFrame) -> list[str]:
+    return [c for c in frame.columns if c.startswith(ENERGY_PREFIX) and c.endswith(ENERGY_SUFFIX) and c != ENERGY_TOTAL and not c.startswith("energy_baseline")]
+
+
+def energy_breakdown(frame: pd.DataFrame) -> plt.Figure | None:
+    components = energy_components(frame)
+    if not components:
+        return None
+    rows = _layers(held(frame))
+    fig, ax = _figure(2.8)
+    bottom = np.zeros(len(rows))
+    colors = plt.colormaps["tab10"].colors
+    for i, column in enumerate(components):
+        values = rows[column].to_numpy() / 1e6
+        ax.bar(rows["name"], values, bottom=bottom, label=column[len(ENERGY_PREFIX) : -len(ENERGY_SUFFIX)].replace("_", " "), color=colors[i % 10])
+        bottom += values
+    ax.set(ylabel="energy per inference (uJ)", title="Energy by component")
+    ax.tick_params(axis="x", rotation=60)
+    ax.legend(ncols=2, frameon=False)
+    return fig
+
+
+def sram_vs_dram(frame: pd.DataFrame) -> plt.Figure | None:
+    needed = ["sram_read_bytes", "dram_read_bytes", "baseline_dram_bytes", ENERGY_TOTAL, "baseline_energy_pj"]
+    if any(c not in frame for c in needed):
+        return None
+    rows = _layers(held(frame))
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(COLUMN_WIDTH_IN, 3.6), layout="constrained", sharex=True)
+    x = np.arange(len(rows))
+    top.bar(x - 0.27, rows["sram_read_bytes"], 0.27, label="EIE: SRAM reads")
+    top.bar(x, rows["dram_read_bytes"], 0.27, label="EIE: DRAM reads")
+    top.bar(x + 0.27, rows["baseline_dram_bytes"], 0.27, label="dense 32-bit from DRAM")
+    top.set(yscale="log", ylabel="bytes per inference", title="Where the bytes come from")
+    top.legend(frameon=False)
+    bottom.bar(x - 0.2, rows[ENERGY_TOTAL] / 1e6, 0.4, label="EIE, compressed on chip")
+    bottom.bar(x + 0.2, rows["baseline_energy_pj"] / 1e6, 0.4, label="dense weights from DRAM")
+    bottom.set(yscale="log", ylabel="energy per inference (uJ)")
+    bottom.set_xticks(x, rows["name"], rotation=60)
+    bottom.legend(frameon=False)
+    return fig
+
+
+def energy_vs_width(frame: pd.DataFrame) -> plt.Figure | None:
+    frame = held(frame, "spmat_width_bits")
+    if frame["spmat_width_bits"].nunique() < 2 or ENERGY_TOTAL not in frame:
+        return None
+    fig, ax = _figure()
+    _per_layer_lines(ax, frame, "spmat_width_bits", lambda rows: rows[ENERGY_TOTAL] / 1e6)
+    ax.set(xscale="log", yscale="log", xlabel="sparse-matrix SRAM width (bits)", ylabel="energy per inference (uJ)", title="Energy vs SRAM width")
+    widths = sorted(frame["spmat_width_bits"].unique())
+    ax.set_xticks(widths, labels=[str(w) for w in widths])
+    return fig
+
+
+PLOTS: dict[str, Callable[[pd.DataFrame], plt.Figure | None]] = {
+    "speedup_vs_pes": speedup_vs_pes,
+    "load_efficiency_vs_fifo": load_efficiency_vs_fifo,
+    "energy_breakdown": energy_breakdown,
+    "sram_vs_dram": sram_vs_dram,
+    "filler_ratio_vs_pes": filler_ratio_vs_pes,
+    "energy_vs_spmat_width": energy_vs_width,
+}
+
+
+def plot_all(frame: pd.DataFrame, out_dir: str | Path, prefix: str = "") -> list[Path]:
+    """Save every figure the results support as PNG and SVG in `out_dir`; returns the PNG paths."""
+    out_dir = Path(out_dir)
+    written = []
+    with plt.rc_context(STYLE):
+        for name, draw in PLOTS.items():
+            fig = draw(frame)
+            if fig is None:
+                continue
+            for suffix in ("png", "svg"):
+                path = out_dir / f"{prefix}{name}.{suffix}"
+                buffer = _render(fig, suffix)
+                write_atomic(path, buffer)
+                if suffix == "png":
+                    written.append(path)
+            plt.close(fig)
+    return written
+
+
+def _render(fig: plt.Figure, fmt: str) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=fmt)
+    return buffer.getvalue()

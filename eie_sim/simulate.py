@@ -1,0 +1,191 @@
+"""Simulating a network on EIE: float run -> fixed-point formats -> each layer through an engine -> tidy results."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import fixedpoint, graph
+from .arch import ArchConfig
+from .compress.encode import EncodedLayer, encode
+from .engine import get_engine
+from .engine.counts import LayerCounts, LayerJob
+from .fixedplan import FixedPlan, plan, run_float
+from .network import Layer, Network
+from .progress import progress_bar
+from .report_format import to_jsonable
+
+COUNTERS = [f.name for f in fields(LayerCounts) if not f.name.startswith("pe_")]
+
+
+@dataclass(frozen=True, eq=False)
+class LayerRecord:
+    """Everything measured for one layer: its encoding, the engine's counts and what went in and out."""
+
+    layer: Layer
+    enc: EncodedLayer
+    counts: LayerCounts
+    vectors: int
+    input_density: float
+
+
+@dataclass(frozen=True, eq=False)
+class Result:
+    """A simulation's results: `layers` (one row per weighted layer), `total`, `pes` (per PE and layer)."""
+
+    workload: str
+    engine: str
+    arch: ArchConfig
+    records: tuple[LayerRecord, ...]
+    plan: FixedPlan
+    tensors_q: dict[str, np.ndarray] = field(repr=False)
+    float_tensors: dict[str, np.ndarray] = field(repr=False)
+    layers: pd.DataFrame = field(init=False, repr=False)
+    total: pd.Series = field(init=False, repr=False)
+    pes: pd.DataFrame = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "layers", pd.DataFrame([layer_row(r, self.arch) for r in self.records]))
+        object.__setattr__(self, "total", total_row(self.records, self.arch))
+        object.__setattr__(self, "pes", pe_frame(self.records))
+
+    def output(self, name: str | None = None) -> np.ndarray:
+        """A tensor's simulated fixed-point values, as floats (the network's output by default)."""
+        name = name or self.records[-1].layer.output
+        return fixedpoint.to_float(self.tensors_q[name], self.plan.tensor_frac[name])
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_jsonable(
+            {
+                "workload": self.workload,
+                "engine": self.engine,
+                "arch": self.arch.to_dict(),
+                "layers": self.layers.to_dict(orient="records"),
+                "total": self.total.to_dict(),
+            }
+        )
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+
+def layer_row(record: LayerRecord, arch: ArchConfig) -> dict[str, Any]:
+    layer, enc, counts = record.layer, record.enc, record.counts
+    row: dict[str, Any] = {
+        "name": layer.name,
+        "kind": layer.kind,
+        "rows": layer.rows,
+        "cols": layer.cols,
+        "vectors": record.vectors,
+        "nnz": layer.nnz,
+        "padding": enc.n_fillers,
+        "weight_density": layer.density,
+        "input_density": record.input_density,
+        "code_bits": enc.code_bits,
+        "tiles": enc.n_tiles,
+    }
+    row.update({name: int(getattr(counts, name)) for name in COUNTERS})
+    row.update(derived(counts.cycles, counts.useful_macs, int(counts.pe_busy.sum()), layer.rows * layer.cols * record.vectors, arch))
+    row["sram_read_bytes"] = sram_read_bytes(counts, enc, arch)
+    return row
+
+
+def derived(cycles: int, useful_macs: int, busy: int, dense_macs: int, arch: ArchConfig) -> dict[str, float]:
+    """Time and throughput at the clock, and the two efficiency ratios (README, "Derived figures")."""
+    time_us = cycles / arch.clock_mhz
+    seconds = time_us * 1e-6
+    return {
+        "time_us": time_us,
+        "useful_gop_per_s": 2 * useful_macs / seconds / 1e9 if cycles else 0.0,
+        "dense_gop_per_s": 2 * dense_macs / seconds / 1e9 if cycles else 0.0,
+        "load_efficiency": busy / (arch.n_pes * cycles) if cycles else 0.0,
+        "mac_utilization": useful_macs / (arch.n_pes * cycles) if cycles else 0.0,
+    }
+
+
+def sram_read_bytes(counts: LayerCounts, enc: EncodedLayer, arch: ArchConfig) -> int:
+    """Bytes read from on-chip SRAMs: sparse-matrix words, pointers and activation SRAM values."""
+    bits = counts.spmat_reads * arch.spmat_width + counts.ptr_reads * arch.ptr_bits + counts.act_sram_reads * arch.act_bits
+    return bits // 8
+
+
+def total_row(records: tuple[LayerRecord, ...], arch: ArchConfig) -> pd.Series:
+    total: dict[str, Any] = {name: sum(int(getattr(r.counts, name)) for r in records) for name in COUNTERS}
+    total["nnz"] = sum(r.layer.nnz for r in records)
+    total["padding"] = sum(r.enc.n_fillers for r in records)
+    dense = sum(r.layer.rows * r.layer.cols * r.vectors for r in records)
+    busy = sum(int(r.counts.pe_busy.sum()) for r in records)
+    total.update(derived(total["cycles"], total["useful_macs"], busy, dense, arch))
+    total["sram_read_bytes"] = sum(sram_read_bytes(r.counts, r.enc, arch) for r in records)
+    total["inferences_per_s"] = 1e6 / total["time_us"] if total["time_us"] else 0.0
+    return pd.Series(total, name="total")
+
+
+def pe_frame(records: tuple[LayerRecord, ...]) -> pd.DataFrame:
+    return pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "layer": r.layer.name,
+                    "pe": np.arange(r.counts.pe_busy.size),
+                    "busy_cycles": r.counts.pe_busy,
+                    "starved_cycles": r.counts.pe_starved,
+                    "idle_cycles": r.counts.pe_idle,
+                }
+            )
+            for r in records
+        ],
+        ignore_index=True,
+    )
+
+
+def network_inputs(network: Network) -> dict[str, np.ndarray]:
+    return {"input": network.input, **network.extra_inputs}
+
+
+def prepare(network: Network, arch: ArchConfig) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], FixedPlan]:
+    """External inputs, every float32 tensor, and the fixed-point formats chosen from them."""
+    inputs = network_inputs(network)
+    float_tensors = run_float(network, inputs)
+    return inputs, float_tensors, plan(network, float_tensors, arch.act_bits)
+
+
+def simulate(network: Network, arch: ArchConfig | None = None, engine: str = "fast", progress: bool = False) -> Result:
+    """Run `network` on EIE with the chosen engine; every weighted layer's outputs come from the engine."""
+    arch = arch or ArchConfig()
+    run_layer = get_engine(engine)
+    inputs, float_tensors, fixed = prepare(network, arch)
+    records: list[LayerRecord] = []
+    bar = progress_bar(total=len(network.layers), desc=f"{network.name} ({engine})", unit="layer", enabled=progress)
+
+    def matvec(layer: Layer, vectors: np.ndarray) -> np.ndarray:
+        enc = encode(layer, arch)
+        run = run_layer(fixed.job(layer, enc, vectors), arch)
+        density = float(np.count_nonzero(vectors)) / max(vectors.size, 1)
+        records.append(LayerRecord(layer, enc, run.counts, vectors.shape[0], density))
+        bar.update(1)
+        return run.outputs
+
+    with bar:
+        tensors_q = graph.run(network, fixed.quantize_inputs(inputs), matvec, fixed=True)
+    return Result(network.name, engine, arch, tuple(records), fixed, tensors_q, float_tensors)
+
+
+def layer_jobs(network: Network, arch: ArchConfig) -> list[tuple[Layer, LayerJob]]:
+    """Every weighted layer's engine job, its inputs taken from the fixed-point reference (for benchmarks)."""
+    from .reference import fixed_matvec
+
+    inputs, _, fixed = prepare(network, arch)
+    jobs: list[tuple[Layer, LayerJob]] = []
+
+    def matvec(layer: Layer, vectors: np.ndarray) -> np.ndarray:
+        job = fixed.job(layer, encode(layer, arch), vectors)
+        jobs.append((layer, job))
+        return fixed_matvec(layer, vectors, job.codebook_q, job.bias_acc, job.shift, job.act_bits)
+
+    graph.run(network, fixed.quantize_inputs(inputs), matvec, fixed=True)
+    return jobs
