@@ -11,6 +11,7 @@ from typing import Any
 from .errors import InputError
 
 DRAM_TYPES = ("LPDDR4", "DDR3", "GDDR5", "HBM2")
+CONV_MAPPINGS = ("channels", "positions")
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class ArchConfig:
     act_sram_kb: float = 2.0  # activation SRAM per PE, KiB
     dram: str = "LPDDR4"  # DRAM type for off-chip traffic
     dram_gbps: float = 25.6  # DRAM bandwidth, GB/s (LPDDR4-3200 x64)
+    conv_mapping: str = "channels"  # "positions": conv layers with fewer outputs than PEs split the PEs into groups
 
     def __post_init__(self) -> None:
         validate(self)
@@ -65,6 +67,7 @@ class ArchConfig:
         return dataclasses.asdict(self)
 
 
+_CHOICES = {"dram": DRAM_TYPES, "conv_mapping": CONV_MAPPINGS}
 _LIMITS: dict[str, tuple[float, float]] = {
     "n_pes": (1, 4096),
     "clock_mhz": (1e-3, 1e5),
@@ -86,9 +89,9 @@ def validate(arch: ArchConfig) -> None:
     """Raise InputError naming the first field that is out of range or of the wrong type."""
     for f in fields(arch):
         value = getattr(arch, f.name)
-        if f.name == "dram":
-            if value not in DRAM_TYPES:
-                raise InputError(f"dram: unknown DRAM type {value!r}; choose one of {', '.join(DRAM_TYPES)}")
+        if f.name in _CHOICES:
+            if value not in _CHOICES[f.name]:
+                raise InputError(f"{f.name}: unknown value {value!r}; choose one of {', '.join(_CHOICES[f.name])}")
             continue
         want_int = f.type in ("int", int)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or (want_int and not float(value).is_integer()):

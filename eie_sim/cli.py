@@ -21,6 +21,7 @@ ARCH_FLAGS: dict[str, tuple[str, type, str]] = {
     "--weight-bits": ("weight_bits", int, "virtual-weight (codebook index) bits (default 4)"),
     "--dram": ("dram", str, "DRAM type: LPDDR4, DDR3, GDDR5 or HBM2 (default LPDDR4)"),
     "--dram-gbps": ("dram_gbps", float, "DRAM bandwidth in GB/s (default 25.6)"),
+    "--conv-mapping": ("conv_mapping", str, "conv layers: 'channels' (output channels over PEs, default) or 'positions' (narrow layers also split output positions over PE groups)"),
 }
 
 
@@ -66,6 +67,34 @@ def _cmd_workloads(sub: Any) -> None:
         from .workloads import workload_table
 
         emit(render(workload_table(), args.format, title="Built-in workloads"), args.out)
+        return 0
+
+    parser.set_defaults(run=run)
+
+
+def _cmd_compress(sub: Any) -> None:
+    parser = sub.add_parser("compress", help="EIE-format footprint per layer and PE, and the Deep Compression stored size")
+    parser.add_argument("workload", metavar="WORKLOAD", help="built-in name (see `eie-sim workloads`) or a .toml/.npz/.onnx/.net file")
+    add_arch_options(parser)
+    parser.add_argument("--seed", type=int, default=0, help="seed for synthetic weights and inputs (default 0)")
+    parser.add_argument("--save", metavar="MODEL.npz", help="also write the compressed network to MODEL.npz")
+    add_output_options(parser)
+
+    def run(args: argparse.Namespace) -> int:
+        from .compress.share import requantize_network
+        from .footprint import network_footprint, render_footprint
+        from .workloads import load_workload, save_npz
+
+        if args.save is not None and not args.save.endswith(".npz"):
+            raise InputError(f"--save: {args.save!r} must end in .npz (the format load_workload reads back)")
+        arch = arch_from_args(args)
+        network = load_workload(args.workload, seed=args.seed, weight_bits=arch.weight_bits)
+        if args.weight_bits is not None:
+            network = requantize_network(network, args.weight_bits)
+        text = render_footprint(network_footprint(network, arch), args.format)
+        if args.save is not None:
+            save_npz(network, args.save)
+        emit(text, args.out)
         return 0
 
     parser.set_defaults(run=run)
@@ -192,9 +221,29 @@ def _cmd_report(sub: Any) -> None:
     parser.set_defaults(run=run)
 
 
+def _cmd_compress_train(sub: Any) -> None:
+    parser = sub.add_parser("compress-train", help="train a real model, compress it (prune, share) and simulate it on EIE")
+    parser.add_argument("example", choices=("digits",), help="the example: digits (an MLP on scikit-learn's 8x8 digits)")
+    parser.add_argument("--density", type=float, default=0.08, help="fraction of the weights kept by pruning (default 0.08)")
+    parser.add_argument("--regularization", choices=("l1", "l2"), default="l2", help="the model carried on to sharing (default l2)")
+    add_arch_options(parser)
+    parser.add_argument("--engine", choices=("fast", "simpy"), default="fast", help="simulation engine (default fast)")
+    parser.add_argument("--seed", type=int, default=0, help="seed for initialization and minibatch order (default 0)")
+    add_output_options(parser)
+
+    def run(args: argparse.Namespace) -> int:
+        from .digits import render, run_digits
+
+        result = run_digits(args.density, arch_from_args(args), args.seed, args.regularization, args.engine)
+        emit(render(result, args.format), args.out)
+        return 0
+
+    parser.set_defaults(run=run)
+
+
 SWEEP_SUMMARY = ["pes", "fifo_depth_entries", "spmat_width_bits", "clock_mhz", "weight_bits", "dram", "cycles", "time_us", "useful_gop_per_s", "load_efficiency", "energy_total_pj", "power_mw"]
 
-_COMMANDS: list[Callable[[Any], None]] = [_cmd_workloads, _cmd_simulate, _cmd_sweep, _cmd_plot, _cmd_report, _cmd_bench]
+_COMMANDS: list[Callable[[Any], None]] = [_cmd_workloads, _cmd_compress, _cmd_simulate, _cmd_sweep, _cmd_plot, _cmd_report, _cmd_bench, _cmd_compress_train]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,9 +12,11 @@ import pandas as pd
 from . import fixedpoint, graph
 from .arch import ArchConfig
 from .compress.encode import EncodedLayer, encode
+from .costs import layer_costs, nest_energy, total_costs
 from .engine import get_engine
-from .engine.counts import LayerCounts, LayerJob
+from .engine.counts import LayerCounts, LayerJob, side_by_side
 from .fixedplan import FixedPlan, plan, run_float
+from .memory import LayerIO, MemoryPlan, layer_io
 from .network import Layer, Network
 from .progress import progress_bar
 from .report_format import to_jsonable
@@ -31,6 +33,8 @@ class LayerRecord:
     counts: LayerCounts
     vectors: int
     input_density: float
+    io: LayerIO  # activation tensors and whether they cross the chip boundary (eie_sim.memory)
+    groups: int = 1  # PE groups working on different output positions (conv_mapping "positions")
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,10 +51,13 @@ class Result:
     layers: pd.DataFrame = field(init=False, repr=False)
     total: pd.Series = field(init=False, repr=False)
     pes: pd.DataFrame = field(init=False, repr=False)
+    memory: MemoryPlan = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "layers", pd.DataFrame([layer_row(r, self.arch) for r in self.records]))
-        object.__setattr__(self, "total", total_row(self.records, self.arch))
+        memory, costs = layer_costs(self.records, self.arch)
+        object.__setattr__(self, "memory", memory)
+        object.__setattr__(self, "layers", pd.DataFrame([layer_row(r, self.arch, c) for r, c in zip(self.records, costs)]))
+        object.__setattr__(self, "total", total_row(self.records, self.arch, memory, costs))
         object.__setattr__(self, "pes", pe_frame(self.records))
 
     def output(self, name: str | None = None) -> np.ndarray:
@@ -64,8 +71,8 @@ class Result:
                 "workload": self.workload,
                 "engine": self.engine,
                 "arch": self.arch.to_dict(),
-                "layers": self.layers.to_dict(orient="records"),
-                "total": self.total.to_dict(),
+                "layers": [nest_energy(row) for row in self.layers.to_dict(orient="records")],
+                "total": nest_energy(self.total.to_dict()),
             }
         )
 
@@ -73,7 +80,9 @@ class Result:
         return json.dumps(self.to_dict(), indent=2)
 
 
-def layer_row(record: LayerRecord, arch: ArchConfig) -> dict[str, Any]:
+def layer_row(record: LayerRecord, arch: ArchConfig, costs: dict[str, Any]) -> dict[str, Any]:
+    """One layer's columns; `costs` (eie_sim.costs) adds memory traffic and energy, and its `cycles` (compute or
+    DRAM transfer, whichever is longer) replaces the engine's, which stays as `compute_cycles`."""
     layer, enc, counts = record.layer, record.enc, record.counts
     row: dict[str, Any] = {
         "name": layer.name,
@@ -87,40 +96,38 @@ def layer_row(record: LayerRecord, arch: ArchConfig) -> dict[str, Any]:
         "input_density": record.input_density,
         "code_bits": enc.code_bits,
         "tiles": enc.n_tiles,
+        "pe_groups": record.groups,
     }
     row.update({name: int(getattr(counts, name)) for name in COUNTERS})
-    row.update(derived(counts.cycles, counts.useful_macs, int(counts.pe_busy.sum()), layer.rows * layer.cols * record.vectors, arch))
-    row["sram_read_bytes"] = sram_read_bytes(counts, enc, arch)
+    row.update(costs)
+    row.update(derived(costs["cycles"], costs["compute_cycles"], counts.useful_macs, int(counts.pe_busy.sum()), layer.rows * layer.cols * record.vectors, arch))
     return row
 
 
-def derived(cycles: int, useful_macs: int, busy: int, dense_macs: int, arch: ArchConfig) -> dict[str, float]:
-    """Time and throughput at the clock, and the two efficiency ratios (README, "Derived figures")."""
+def derived(cycles: int, compute_cycles: int, useful_macs: int, busy: int, dense_macs: int, arch: ArchConfig) -> dict[str, float]:
+    """Time and throughput at the clock, and the two efficiency ratios (README, "Derived figures").
+
+    `cycles` include waiting on DRAM (eie_sim.memory); load efficiency, the PEs' balance, counts compute cycles only.
+    """
     time_us = cycles / arch.clock_mhz
     seconds = time_us * 1e-6
     return {
         "time_us": time_us,
         "useful_gop_per_s": 2 * useful_macs / seconds / 1e9 if cycles else 0.0,
         "dense_gop_per_s": 2 * dense_macs / seconds / 1e9 if cycles else 0.0,
-        "load_efficiency": busy / (arch.n_pes * cycles) if cycles else 0.0,
+        "load_efficiency": busy / (arch.n_pes * compute_cycles) if compute_cycles else 0.0,
         "mac_utilization": useful_macs / (arch.n_pes * cycles) if cycles else 0.0,
     }
 
 
-def sram_read_bytes(counts: LayerCounts, enc: EncodedLayer, arch: ArchConfig) -> int:
-    """Bytes read from on-chip SRAMs: sparse-matrix words, pointers and activation SRAM values."""
-    bits = counts.spmat_reads * arch.spmat_width + counts.ptr_reads * arch.ptr_bits + counts.act_sram_reads * arch.act_bits
-    return bits // 8
-
-
-def total_row(records: tuple[LayerRecord, ...], arch: ArchConfig) -> pd.Series:
+def total_row(records: tuple[LayerRecord, ...], arch: ArchConfig, memory: MemoryPlan, costs: list[dict[str, Any]]) -> pd.Series:
     total: dict[str, Any] = {name: sum(int(getattr(r.counts, name)) for r in records) for name in COUNTERS}
     total["nnz"] = sum(r.layer.nnz for r in records)
     total["padding"] = sum(r.enc.n_fillers for r in records)
     dense = sum(r.layer.rows * r.layer.cols * r.vectors for r in records)
     busy = sum(int(r.counts.pe_busy.sum()) for r in records)
-    total.update(derived(total["cycles"], total["useful_macs"], busy, dense, arch))
-    total["sram_read_bytes"] = sum(sram_read_bytes(r.counts, r.enc, arch) for r in records)
+    total.update(total_costs(memory, costs, total["useful_macs"], arch))
+    total.update(derived(total["cycles"], total["compute_cycles"], total["useful_macs"], busy, dense, arch))
     total["inferences_per_s"] = 1e6 / total["time_us"] if total["time_us"] else 0.0
     return pd.Series(total, name="total")
 
@@ -143,6 +150,16 @@ def pe_frame(records: tuple[LayerRecord, ...]) -> pd.DataFrame:
     )
 
 
+def position_groups(layer: Layer, arch: ArchConfig) -> int:
+    """PE groups for a layer: with conv_mapping "positions", a conv layer with fewer output channels than PEs
+    splits the PEs into as many equal groups as still leave each group a PE per output channel; each group has
+    its own LNZD sub-tree and broadcast, a copy of the weights, and every groups-th output position."""
+    if arch.conv_mapping != "positions" or layer.kind != "conv" or layer.rows >= arch.n_pes:
+        return 1
+    most = arch.n_pes // layer.rows
+    return max(g for g in range(1, most + 1) if arch.n_pes % g == 0)
+
+
 def network_inputs(network: Network) -> dict[str, np.ndarray]:
     return {"input": network.input, **network.extra_inputs}
 
@@ -159,16 +176,22 @@ def simulate(network: Network, arch: ArchConfig | None = None, engine: str = "fa
     arch = arch or ArchConfig()
     run_layer = get_engine(engine)
     inputs, float_tensors, fixed = prepare(network, arch)
+    io = layer_io(network, float_tensors, arch)
     records: list[LayerRecord] = []
     bar = progress_bar(total=len(network.layers), desc=f"{network.name} ({engine})", unit="layer", enabled=progress)
 
     def matvec(layer: Layer, vectors: np.ndarray) -> np.ndarray:
-        enc = encode(layer, arch)
-        run = run_layer(fixed.job(layer, enc, vectors), arch)
+        groups = position_groups(layer, arch)
+        group_arch = arch.replace(n_pes=arch.n_pes // groups)
+        enc = encode(layer, group_arch)
+        runs = [run_layer(fixed.job(layer, enc, vectors[g::groups]), group_arch) for g in range(groups)]
+        outputs = np.empty((vectors.shape[0], layer.rows), dtype=np.int64)
+        for g, run in enumerate(runs):
+            outputs[g::groups] = run.outputs
         density = float(np.count_nonzero(vectors)) / max(vectors.size, 1)
-        records.append(LayerRecord(layer, enc, run.counts, vectors.shape[0], density))
+        records.append(LayerRecord(layer, enc, side_by_side([r.counts for r in runs]), vectors.shape[0], density, io[layer.name], groups))
         bar.update(1)
-        return run.outputs
+        return outputs
 
     with bar:
         tensors_q = graph.run(network, fixed.quantize_inputs(inputs), matvec, fixed=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .energy import COMPONENTS
 from .report_format import table
 from .simulate import Result
 
@@ -20,6 +21,10 @@ TABLE_COLUMNS = {
     "useful_gop_per_s": "GOP/s",
     "load_efficiency": "load eff.",
     "sram_read_bytes": "SRAM read (B)",
+    "placement": "weights",
+    "dram_read_bytes": "DRAM read (B)",
+    "energy_uj": "energy (uJ)",
+    "power_mw": "power (mW)",
 }
 
 TOTAL_LINES = {
@@ -32,6 +37,13 @@ TOTAL_LINES = {
     "useful_macs": ("useful MACs", "{:,.0f}"),
     "padding": ("filler entries stored", "{:,.0f}"),
     "sram_read_bytes": ("SRAM read", "{:,.0f} B"),
+    "dram_read_bytes": ("DRAM read", "{:,.0f} B"),
+    "dram_weight_bytes": ("  of which weights", "{:,.0f} B"),
+    "dram_write_bytes": ("DRAM written", "{:,.0f} B"),
+    "one_time_load_dram_bytes": ("one-time weight load", "{:,.0f} B"),
+    "power_mw": ("average power", "{:,.1f} mW"),
+    "pj_per_useful_mac": ("energy per useful MAC", "{:,.2f} pJ"),
+    "inferences_per_j": ("inferences per joule", "{:,.1f} /J"),
 }
 
 
@@ -41,9 +53,24 @@ def render_result(result: Result, fmt: str) -> str:
     if fmt == "csv":
         total = pd.DataFrame([{"name": "total", **result.total.to_dict()}])
         return pd.concat([result.layers, total], ignore_index=True).to_csv(index=False)
-    shown = result.layers.assign(shape=result.layers["rows"].astype(str) + " x " + result.layers["cols"].astype(str))
+    shown = result.layers.assign(
+        shape=result.layers["rows"].astype(str) + " x " + result.layers["cols"].astype(str),
+        energy_uj=result.layers["energy_total_pj"] / 1e6,
+    )
     shown = shown[list(TABLE_COLUMNS)].rename(columns=TABLE_COLUMNS)
     arch = result.arch
     title = f"{result.workload} on EIE: {arch.n_pes} PEs at {arch.clock_mhz:g} MHz, queue depth {arch.fifo_depth}, engine {result.engine}"
     lines = [f"  {label:<28} {fmt_.format(result.total[key])}" for key, (label, fmt_) in TOTAL_LINES.items() if key in result.total]
+    lines += energy_lines(result.total)
     return table(shown, title) + "\nTotal\n" + "\n".join(lines) + "\n"
+
+
+def energy_lines(total: pd.Series) -> list[str]:
+    """Energy per inference by component, in uJ, and the dense baseline's weight reads from DRAM."""
+    lines = [f"  {'energy per inference':<28} {total['energy_total_pj'] / 1e6:,.3f} uJ"]
+    lines += [f"    {c.replace('_', ' '):<26} {total[f'energy_{c}_pj'] / 1e6:,.3f} uJ" for c in COMPONENTS]
+    lines.append(
+        f"  {'dense fp32 weights, DRAM':<28} {total['baseline_energy_pj'] / 1e6:,.3f} uJ "
+        f"({total['baseline_energy_ratio']:,.3g} x the energy above; reading the weights alone)"
+    )
+    return lines

@@ -42,6 +42,7 @@ ARCH_COLUMNS = {
     "act_sram_kb": "act_sram_kib",
     "dram": "dram",
     "dram_gbps": "dram_gbps",
+    "conv_mapping": "conv_mapping",
 }
 KEY = "point_key"
 

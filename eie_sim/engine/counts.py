@@ -58,6 +58,20 @@ class LayerCounts:
         }
 
 
+def side_by_side(parts: list["LayerCounts"]) -> "LayerCounts":
+    """Counts of PE groups that run at the same time on different inputs: the slowest sets the cycles, the
+    others wait idle for it; events add up and the per-PE arrays line up group after group."""
+    cycles = max(c.cycles for c in parts)
+    totals = {f.name: sum(int(getattr(c, f.name)) for c in parts) for f in fields(LayerCounts) if not f.name.startswith("pe_") and f.name != "cycles"}
+    return LayerCounts(
+        cycles=cycles,
+        **totals,
+        pe_busy=np.concatenate([c.pe_busy for c in parts]),
+        pe_starved=np.concatenate([c.pe_starved for c in parts]),
+        pe_idle=np.concatenate([c.pe_idle + cycles - c.cycles for c in parts]),
+    )
+
+
 @dataclass(frozen=True, eq=False)
 class LayerRun:
     """An engine's answer for one layer: output activations (vectors, rows) int64 and the counts."""

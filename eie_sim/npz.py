@@ -1,0 +1,185 @@
+""".npz network files: the plain interchange format, and the exact compressed form that save_npz writes.
+
+Plain format (any tool can write it with numpy.savez): arrays `<layer>.weight` (outputs x inputs for FC;
+out x in x kh x kw for conv), optional `<layer>.bias`, optional `input`. Layers run in stored order, each reading
+the previous one's output (a conv output is flattened before an FC layer); convolutions have stride 1 and no
+padding; every layer but the last has a ReLU. Weights with at most 2**B - 1 distinct non-zero values keep them as
+their codebook; others are shared by k-means (eie_sim.compress.share). Without `input`, an FC-first network gets a
+seeded ReLU-like input (half-normal values, 50% zeros); a conv-first one must bring its input.
+
+Compressed form (save_npz): per layer `<layer>.gaps` (zeros before each non-zero weight, in Caffe order) and
+`<layer>.codes` (its code), `<layer>.codebook`, optional `<layer>.bias`; `input`, the extra inputs under their
+tensor names, and `graph`: a JSON string with every op's fields (shapes, strides, pads, ReLU, tensor names, pools,
+concatenations), so that loading gives back the same network, codes and all.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+import zlib
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import synthetic
+from .compress.share import make_layer
+from .errors import InputError
+from .io import write_atomic
+from .network import INPUT, Concat, Flatten, Layer, Network, Op, Pool
+
+GRAPH = "graph"
+_FORMAT = "eie-sim network"
+_OPS: dict[str, type] = {"Layer": Layer, "Pool": Pool, "Concat": Concat, "Flatten": Flatten}
+_ARRAY_FIELDS = ("codes", "codebook", "bias")
+
+
+def save_npz(network: Network, path: str | Path) -> None:
+    """Write `network` as a compressed .npz that load_npz reads back to the same network (atomically)."""
+    arrays: dict[str, np.ndarray] = {}
+    ops = []
+    for op in network.ops:
+        record = {f.name: getattr(op, f.name) for f in fields(op) if f.name not in _ARRAY_FIELDS}
+        ops.append({"op": type(op).__name__, **record})
+        if isinstance(op, Layer):
+            ops[-1]["shape"] = list(op.codes.shape)
+            position = np.flatnonzero(op.codes)
+            gap = np.diff(position, prepend=-1) - 1
+            arrays[f"{op.name}.gaps"] = gap.astype(np.min_scalar_type(int(gap.max(initial=0))))
+            arrays[f"{op.name}.codes"] = op.codes.reshape(-1)[position]
+            arrays[f"{op.name}.codebook"] = np.asarray(op.codebook, dtype=np.float64)
+            if op.bias is not None:
+                arrays[f"{op.name}.bias"] = op.bias
+    for name, tensor in {INPUT: network.input, **network.extra_inputs}.items():
+        if name in arrays or name == GRAPH:
+            raise InputError(f"{path}: input tensor name {name!r} collides with another array of the file")
+        arrays[name] = tensor
+    graph = {"format": _FORMAT, "version": 1, "name": network.name, "source": network.source, "ops": ops,
+             "extra_inputs": list(network.extra_inputs)}  # fmt: skip
+    arrays[GRAPH] = np.array(json.dumps(graph))
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    write_atomic(path, buffer.getvalue())
+
+
+def load_npz(path: str | Path, seed: int = 0, weight_bits: int = 4) -> Network:
+    """Read a .npz network file (plain or compressed form); every mistake is an InputError naming the file."""
+    path = Path(path)
+    arrays = _read_arrays(path)
+    try:
+        if GRAPH in arrays:
+            return _from_graph(path, arrays)
+        return _from_chain(path, arrays, seed, weight_bits)
+    except InputError as exc:
+        message = str(exc)
+        raise InputError(message if message.startswith(str(path)) else f"{path}: {message}") from None
+
+
+def _read_arrays(path: Path) -> dict[str, np.ndarray]:
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory, not an .npz file")
+    if not zipfile.is_zipfile(path):
+        raise InputError(f"{path}: not an .npz file (not a zip archive of .npy arrays)")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return {key: archive[key] for key in archive.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, KeyError) as exc:
+        raise InputError(f"{path}: not a readable .npz file ({type(exc).__name__}: {exc})") from None
+
+
+def _weights(arrays: dict[str, np.ndarray], name: str, kind: str) -> np.ndarray:
+    weights = arrays[f"{name}.weight"]
+    want = 2 if kind == "fc" else 4
+    if weights.ndim != want or weights.dtype.kind not in "fiu":
+        raise InputError(f"{name}.weight: expected a {want}-D numeric array, got {weights.dtype} shape {weights.shape}")
+    return weights
+
+
+def _bias(arrays: dict[str, np.ndarray], name: str) -> np.ndarray | None:
+    bias = arrays.get(f"{name}.bias")
+    if bias is None or bias.dtype.kind == "f":
+        return bias
+    if bias.dtype.kind not in "iu":
+        raise InputError(f"{name}.bias: expected numbers, got {bias.dtype}")
+    return bias.astype(np.float64)
+
+
+def _from_chain(path: Path, arrays: dict[str, np.ndarray], seed: int, weight_bits: int) -> Network:
+    names = [key[: -len(".weight")] for key in arrays if key.endswith(".weight")]
+    if not names:
+        raise InputError(f"{path}: no <layer>.weight arrays (a network file holds <layer>.weight, <layer>.bias, input)")
+    known = {INPUT} | {f"{n}.weight" for n in names} | {f"{n}.bias" for n in names}
+    stray = sorted(set(arrays) - known)
+    if stray:
+        raise InputError(f"{path}: unexpected array(s) {', '.join(stray)}; expected <layer>.weight, <layer>.bias, input")
+    ops: list[Op] = []
+    previous, planes = INPUT, False
+    for index, name in enumerate(names):
+        weights = arrays[f"{name}.weight"]
+        if weights.ndim not in (2, 4):
+            raise InputError(f"{name}.weight: expected 2 dimensions (outputs x inputs) or 4 (out x in x kh x kw), got shape {weights.shape}")
+        kind = "fc" if weights.ndim == 2 else "conv"
+        weights = _weights(arrays, name, kind)
+        if kind == "fc" and planes:
+            ops.append(Flatten(name=f"{name}/flatten", inputs=(previous,)))
+            previous = ops[-1].output
+        layer = make_layer(name, kind, weights, weight_bits, bias=_bias(arrays, name), relu=index < len(names) - 1, inputs=(previous,))
+        ops.append(layer)
+        previous, planes = layer.output, kind == "conv"
+    first = ops[0]
+    assert isinstance(first, Layer)
+    x = arrays.get(INPUT)
+    if x is None:
+        if first.kind == "conv":
+            raise InputError(f"{path}: the first layer {first.name} is a convolution; add an `input` array (channels, height, width)")
+        x = np.maximum(synthetic.stream(seed, "input", path.name).standard_normal(first.cols), 0).astype(np.float32)
+    _check_input(first, x)
+    return Network(name=path.stem, ops=tuple(ops), input=x.astype(np.float32), source=str(path))
+
+
+def _check_input(first: Layer, x: np.ndarray) -> None:
+    if x.dtype.kind not in "fiu":
+        raise InputError(f"input: expected numbers, got {x.dtype}")
+    if first.kind == "fc":
+        if x.shape[-1:] != (first.cols,) or x.ndim > 2:
+            raise InputError(f"input: shape {x.shape} does not fit layer {first.name}, which takes {first.cols} inputs")
+    elif x.ndim != 3 or x.shape[0] != first.codes.shape[1]:
+        raise InputError(f"input: shape {x.shape} does not fit layer {first.name}, which takes {first.codes.shape[1]} channels")
+
+
+def _from_graph(path: Path, arrays: dict[str, np.ndarray]) -> Network:
+    try:
+        graph = json.loads(str(arrays[GRAPH]))
+        if graph["format"] != _FORMAT or not isinstance(graph["ops"], list):
+            raise InputError(f"{path}: the graph array is not an {_FORMAT} graph")
+        return Network(
+            name=str(graph["name"]),
+            ops=tuple(_op(record, arrays) for record in graph["ops"]),
+            input=arrays[INPUT],
+            extra_inputs={name: arrays[name] for name in graph["extra_inputs"]},
+            source=str(graph["source"]),
+        )
+    except InputError:
+        raise
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"{path}: malformed network graph ({type(exc).__name__}: {exc})") from None
+
+
+def _op(record: dict[str, Any], arrays: dict[str, np.ndarray]) -> Op:
+    kind = _OPS[record.pop("op")]
+    record["inputs"] = tuple(record["inputs"])
+    if kind is not Layer:
+        return kind(**record)
+    name, shape = record["name"], tuple(record.pop("shape"))
+    position = np.cumsum(arrays[f"{name}.gaps"].astype(np.int64) + 1) - 1
+    values = arrays[f"{name}.codes"]
+    if position.size != values.size or (position.size and position[-1] >= np.prod(shape)):
+        raise InputError(f"layer {name}: {position.size} gaps and {values.size} codes do not fit shape {list(shape)}")
+    codes = np.zeros(int(np.prod(shape)), dtype=values.dtype)
+    codes[position] = values
+    return Layer(codes=codes.reshape(shape), codebook=arrays[f"{name}.codebook"], bias=_bias(arrays, name), **record)

@@ -1,0 +1,51 @@
+"""The energy model against EIE Table II, from a real fast-engine simulation of the nine paper layers on 64 PEs.
+
+One simulation (about 6 s) serves every test of the module.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from eie_sim.arch import ArchConfig
+from eie_sim.calibration import TABLE_II_MW, TABLE_II_TOTAL_MW, calibration_frame, fitted_overheads, kind_check, paper_counts
+from eie_sim.energy import energy_model
+from eie_sim.engine.counts import LayerCounts
+
+
+@pytest.fixture(scope="module")
+def counts() -> list[LayerCounts]:
+    return paper_counts("fast")
+
+
+def test_one_pe_draws_table_two_power(counts: list[LayerCounts]) -> None:
+    frame = calibration_frame(counts)
+    assert frame["model_mw"].sum() == pytest.approx(TABLE_II_TOTAL_MW, rel=0.10)
+
+
+def test_module_shares_match_table_two(counts: list[LayerCounts]) -> None:
+    frame = calibration_frame(counts)
+    assert len(frame) == len(TABLE_II_MW)
+    assert frame["share_diff_pp"].abs().max() <= 5.0, frame.to_string()
+
+
+def test_fitted_overheads_are_physical(counts: list[LayerCounts]) -> None:
+    """Dynamic power alone stays under each module's Table II power, and the fitted overheads stay near the table's
+    clock network, registers and combinational logic (3.741 mW together): no module is fitted negative."""
+    fitted = fitted_overheads(counts)
+    assert all(pj > 0 for pj in fitted.values()), fitted
+    overhead_mw = sum(fitted.values()) * ArchConfig().clock_mhz / 1e3
+    assert 0.5 * 3.741 < overhead_mw < 1.5 * 3.741
+    memory, logic = kind_check(counts).values()
+    assert memory[0] == pytest.approx(memory[1], rel=0.35)
+    assert logic[0] == pytest.approx(logic[1], rel=0.35)
+
+
+def test_per_action_energies_are_plausible_at_45nm() -> None:
+    """Against DESIGN.md's 45 nm figures: 16-bit multiply below a 32-bit one (3.1 pJ), SRAM reads between 1 and
+    50 pJ, a DRAM bit (LPDDR4) costing more than 20 SRAM bits."""
+    model = energy_model(ArchConfig())
+    assert 0.3 < model.arithmetic.entry_pj < 3.1 + 0.1
+    for sram in (model.spmat, model.ptr_bank):
+        assert 1 < sram.read_pj < 50
+    assert model.dram.pj_per_bit > 20 * model.spmat.read_pj / model.spmat.width_bits

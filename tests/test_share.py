@@ -1,0 +1,96 @@
+"""Weight sharing (Deep Compression, ICLR 2016): linear-initialized 1-D k-means, fixed-point codebooks, re-quantization."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from eie_sim.compress.share import kmeans_1d, make_layer, requantize, requantize_network, share
+from eie_sim.errors import InputError
+from eie_sim.fixedpoint import frac_bits_for, to_fixed, to_float
+from eie_sim.network import Layer, fc_chain
+
+
+def _pruned_laplacian(shape: tuple[int, ...], density: float, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    weights = rng.laplace(scale=0.05, size=shape)
+    return np.where(rng.random(shape) < density, weights, 0.0)
+
+
+def test_kmeans_reaches_a_lloyd_fixed_point() -> None:
+    values = np.sort(np.random.default_rng(3).normal(size=5000))
+    centroids = kmeans_1d(values, np.ones(values.size), 7)
+    assert np.all(np.diff(centroids) > 0)
+    cluster = np.searchsorted((centroids[:-1] + centroids[1:]) / 2, values)
+    means = np.array([values[cluster == c].mean() for c in range(7)])
+    np.testing.assert_allclose(centroids, means, rtol=0, atol=1e-9)
+
+
+def test_linear_initialization_keeps_rare_large_weights() -> None:
+    """A density-based start would spend every cluster on the bulk; a linear one keeps the outliers (ICLR 2016, Fig. 4)."""
+    values = np.concatenate([np.linspace(-0.1, 0.1, 10_000), [1.0, 1.01]])
+    centroids = kmeans_1d(values, np.ones(values.size), 3)
+    assert centroids[-1] == pytest.approx(1.005)
+
+
+def test_weighted_kmeans_equals_repeated_values() -> None:
+    values, counts = np.array([0.1, 0.2, 0.5, 0.9, 1.0]), np.array([5, 1, 3, 2, 8])
+    np.testing.assert_allclose(kmeans_1d(values, counts, 2), kmeans_1d(np.repeat(values, counts), np.ones(counts.sum()), 2))
+
+
+@pytest.mark.parametrize("bits", [2, 4, 5, 8])
+def test_share_codebook(bits: int) -> None:
+    weights = _pruned_laplacian((300, 200), 0.1)
+    codes, codebook = share(weights, bits)
+    assert len(codebook) == 1 << bits and codebook[0] == 0
+    np.testing.assert_array_equal(codes == 0, weights == 0)
+    frac = frac_bits_for(float(np.abs(codebook).max()), 16)
+    np.testing.assert_array_equal(to_float(to_fixed(codebook, frac, 16), frac), codebook)
+    nonzero = weights != 0
+    error = np.abs(weights[nonzero] - codebook[codes[nonzero]])
+    nearest = np.abs(weights[nonzero][:, None] - codebook[None, 1:]).min(axis=1)
+    np.testing.assert_allclose(error, nearest, atol=1e-12)
+
+
+def test_share_is_deterministic_and_quantizes_finely() -> None:
+    weights = _pruned_laplacian((100, 100), 0.3, seed=5)
+    first, second = share(weights, 4), share(weights, 4)
+    np.testing.assert_array_equal(first[0], second[0])
+    np.testing.assert_array_equal(first[1], second[1])
+    nonzero = weights != 0
+    error = weights[nonzero] - first[1][first[0][nonzero]]
+    assert np.sqrt(np.mean(error**2)) < 0.2 * weights[nonzero].std()  # 15 clusters over [min, max]
+
+
+def test_few_distinct_values_are_kept_exactly() -> None:
+    weights = np.array([[0.0, 0.3, -1.7], [0.3, 0.0, 2.5e-7]])
+    codes, codebook = share(weights, 2)
+    np.testing.assert_array_equal(codebook[codes], weights)
+    layer = make_layer("fc", "fc", weights, bits=4)
+    np.testing.assert_array_equal(layer.weights(), weights.astype(np.float32))
+    assert layer.code_bits == 4
+
+
+def test_share_rejects_bad_input() -> None:
+    with pytest.raises(InputError, match="finite"):
+        share(np.array([1.0, np.inf]), 4)
+    with pytest.raises(InputError, match="bits"):
+        share(np.ones(3), 0)
+
+
+def test_requantize_keeps_zeros_and_maps_codes_consistently() -> None:
+    layer = make_layer("conv", "conv", _pruned_laplacian((32, 16, 3, 3), 0.33), bits=8)
+    narrow = requantize(layer, 4)
+    assert narrow.code_bits == 4 and len(narrow.codebook) == 16 and narrow.codebook[0] == 0
+    np.testing.assert_array_equal(narrow.codes == 0, layer.codes == 0)
+    pairs = np.unique(np.stack([layer.codes.ravel(), narrow.codes.ravel()]), axis=1)
+    assert len(np.unique(pairs[0])) == pairs.shape[1]  # each old code goes to exactly one new code
+    assert requantize(narrow, 6) is narrow
+
+
+def test_requantize_network_only_touches_wide_layers() -> None:
+    wide = make_layer("a", "fc", _pruned_laplacian((20, 30), 0.5), bits=8)
+    few = Layer("b", "fc", np.array([[1, 0], [2, 1]], dtype=np.uint8), np.array([0.0, 0.5, -0.5]), code_bits=8)
+    network = requantize_network(fc_chain("net", [wide, few], np.ones(30)), 4)
+    assert [layer.code_bits for layer in network.layers] == [4, 4]
+    np.testing.assert_array_equal(network.layers[1].weights(), few.weights())
