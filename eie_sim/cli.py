@@ -9,6 +9,7 @@ from typing import Any, Callable, Sequence
 from .arch import ArchConfig, arch_from_toml, make_arch
 from .errors import InputError
 from .io import write_atomic
+from .network import Network
 
 # ArchConfig fields settable from the command line: flag -> (field, type, help)
 ARCH_FLAGS: dict[str, tuple[str, type, str]] = {
@@ -50,6 +51,22 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", metavar="FILE", help="write the output to FILE instead of standard output")
 
 
+def add_image_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--image", metavar="PATH_OR_SAMPLE",
+        help="input photo for a 227x227 image network: a file, or a scikit-learn sample (china.jpg, flower.jpg)",
+    )
+
+
+def load_network(args: argparse.Namespace, arch: ArchConfig) -> Network:
+    """The workload named on the command line; an explicit --weight-bits re-quantizes wider codebooks to it."""
+    from .compress.share import requantize_network
+    from .workloads import load_workload
+
+    network = load_workload(args.workload, seed=args.seed, weight_bits=arch.weight_bits, image=getattr(args, "image", None))
+    return requantize_network(network, args.weight_bits) if args.weight_bits is not None else network
+
+
 def emit(text: str, out: str | None) -> None:
     """Print `text`, or write it to `out` atomically (a temporary file renamed into place)."""
     if out is None:
@@ -81,16 +98,13 @@ def _cmd_compress(sub: Any) -> None:
     add_output_options(parser)
 
     def run(args: argparse.Namespace) -> int:
-        from .compress.share import requantize_network
         from .footprint import network_footprint, render_footprint
-        from .workloads import load_workload, save_npz
+        from .workloads import save_npz
 
         if args.save is not None and not args.save.endswith(".npz"):
             raise InputError(f"--save: {args.save!r} must end in .npz (the format load_workload reads back)")
         arch = arch_from_args(args)
-        network = load_workload(args.workload, seed=args.seed, weight_bits=arch.weight_bits)
-        if args.weight_bits is not None:
-            network = requantize_network(network, args.weight_bits)
+        network = load_network(args, arch)
         text = render_footprint(network_footprint(network, arch), args.format)
         if args.save is not None:
             save_npz(network, args.save)
@@ -106,15 +120,15 @@ def _cmd_simulate(sub: Any) -> None:
     add_arch_options(parser)
     parser.add_argument("--engine", choices=("fast", "simpy"), default="fast", help="simulation engine (default fast)")
     parser.add_argument("--seed", type=int, default=0, help="seed for synthetic weights and inputs (default 0)")
+    add_image_option(parser)
     add_output_options(parser)
 
     def run(args: argparse.Namespace) -> int:
         from .simulate import simulate
         from .summary import render_result
-        from .workloads import load_workload
 
         arch = arch_from_args(args)
-        network = load_workload(args.workload, seed=args.seed)
+        network = load_network(args, arch)
         result = simulate(network, arch, engine=args.engine, progress=True)
         emit(render_result(result, args.format), args.out)
         return 0

@@ -79,15 +79,28 @@ def _network(workload: str, seed: int) -> Network:
     return load_workload(workload, seed=seed)
 
 
-def run_point(workload: str, seed: int, engine: str, point: SweepPoint) -> pd.DataFrame:
-    """Simulate one configuration: one row per layer and a final "total" row, with the configuration's columns."""
-    from .simulate import simulate
+@dataclass(frozen=True)
+class SweepJob:
+    """What every point of one sweep shares; picklable, so workers (local or Dask) can run its points."""
 
-    result = simulate(_network(workload, seed), point.arch, engine=engine)
-    rows = pd.concat([result.layers, pd.DataFrame([{"name": "total", **result.total.to_dict()}])], ignore_index=True)
-    config = {ARCH_COLUMNS[k]: v for k, v in point.arch.to_dict().items()}
-    front = pd.DataFrame({"point": point.index, KEY: point.key, "workload": workload, "engine": engine, **config}, index=rows.index)
-    return pd.concat([front, rows], axis=1)
+    workload: str
+    seed: int = 0
+    engine: str = "fast"
+    requantize: bool = False  # a weight_bits sweep: codebooks wider than a point's weight_bits are re-quantized
+
+    def run(self, point: SweepPoint) -> pd.DataFrame:
+        """Simulate one configuration: a row per layer and a final "total" row, with the configuration's columns."""
+        from .compress.share import requantize_network
+        from .simulate import simulate
+
+        network = _network(self.workload, self.seed)
+        if self.requantize:
+            network = requantize_network(network, point.arch.weight_bits)
+        result = simulate(network, point.arch, engine=self.engine)
+        rows = pd.concat([result.layers, pd.DataFrame([{"name": "total", **result.total.to_dict()}])], ignore_index=True)
+        config = {ARCH_COLUMNS[k]: v for k, v in point.arch.to_dict().items()}
+        front = pd.DataFrame({"point": point.index, KEY: point.key, "workload": self.workload, "engine": self.engine, **config}, index=rows.index)
+        return pd.concat([front, rows], axis=1)
 
 
 class SweepStore:
@@ -140,7 +153,7 @@ class SweepStore:
         return pd.read_csv(self.path)
 
 
-def _results(tasks: list[SweepPoint], workload: str, seed: int, engine: str, jobs: int, scheduler: str | None) -> Iterator[pd.DataFrame]:
+def _results(job: SweepJob, tasks: list[SweepPoint], jobs: int, scheduler: str | None) -> Iterator[pd.DataFrame]:
     """Each point's rows as soon as it is done, from the chosen executor."""
     if scheduler:
         try:
@@ -153,17 +166,17 @@ def _results(tasks: list[SweepPoint], workload: str, seed: int, engine: str, job
         except (OSError, TimeoutError) as exc:
             raise InputError(f"--scheduler: cannot reach the Dask scheduler at {scheduler} ({exc})") from None
         with client:
-            futures = [client.submit(run_point, workload, seed, engine, p, pure=False) for p in tasks]
+            futures = [client.submit(job.run, p, pure=False) for p in tasks]
             for future in dask_completed(futures):
                 yield future.result()
     elif jobs > 1:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futures = [pool.submit(run_point, workload, seed, engine, p) for p in tasks]
+            futures = [pool.submit(job.run, p) for p in tasks]
             for future in as_completed(futures):
                 yield future.result()
     else:
         for point in tasks:
-            yield run_point(workload, seed, engine, point)
+            yield job.run(point)
 
 
 def sweep(
@@ -193,7 +206,7 @@ def sweep(
     frames: list[pd.DataFrame] = []
     with progress_bar(total=len(points), desc=f"sweep {workload}", unit="point", enabled=progress) as bar:
         bar.update(len(points) - len(todo))
-        for rows in _results(todo, workload, seed, engine, jobs, scheduler):
+        for rows in _results(SweepJob(workload, seed, engine, "weight_bits" in axes), todo, jobs, scheduler):
             if store:
                 store.append(rows)
             else:

@@ -7,6 +7,7 @@ Synthetic weights are generated on every load, from the seed; nothing is cached 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
@@ -44,12 +45,25 @@ def list_workloads() -> list[str]:
     return [*builtin_specs(), *_standalone()]
 
 
-def load_workload(name_or_path: str, seed: int = 0, weight_bits: int = 4) -> Network:
+def load_workload(name_or_path: str, seed: int = 0, weight_bits: int = 4, image: str | None = None) -> Network:
     """A built-in name or a workload file -> Network.
 
     `weight_bits` applies to float weights that need sharing (.npz, .onnx); built-ins and .net files carry their
-    own code widths (see eie_sim.compress.share.requantize_network to narrow them).
+    own code widths (see eie_sim.compress.share.requantize_network to narrow them). `image` (a file or a
+    scikit-learn sample photo name) replaces the input of a network that takes a 3 x 227 x 227 image.
     """
+    network = _load(name_or_path, seed, weight_bits, image)
+    if image is None or name_or_path.lower().endswith(".net"):
+        return network
+    from .image import load_image
+
+    picture = load_image(image)
+    if network.input.shape != picture.shape:
+        raise InputError(f"--image: {name_or_path} takes an input of shape {network.input.shape}, not a {picture.shape} image")
+    return replace(network, input=picture)
+
+
+def _load(name_or_path: str, seed: int, weight_bits: int, image: str | None) -> Network:
     specs = builtin_specs()
     if name_or_path in specs:
         return build(specs[name_or_path], seed)
@@ -65,7 +79,7 @@ def load_workload(name_or_path: str, seed: int = 0, weight_bits: int = 4) -> Net
     if suffix == ".net":
         from .caffe import load_caffe_net
 
-        return load_caffe_net(path)
+        return load_caffe_net(path, input=image)
     if suffix == ".onnx":
         from .onnx_import import load_onnx
 
