@@ -48,6 +48,7 @@ class Result:
     plan: FixedPlan
     tensors_q: dict[str, np.ndarray] = field(repr=False)
     float_tensors: dict[str, np.ndarray] = field(repr=False)
+    output_name: str
     layers: pd.DataFrame = field(init=False, repr=False)
     total: pd.Series = field(init=False, repr=False)
     pes: pd.DataFrame = field(init=False, repr=False)
@@ -62,8 +63,14 @@ class Result:
 
     def output(self, name: str | None = None) -> np.ndarray:
         """A tensor's simulated fixed-point values, as floats (the network's output by default)."""
-        name = name or self.records[-1].layer.output
+        name = name or self.output_name
         return fixedpoint.to_float(self.tensors_q[name], self.plan.tensor_frac[name])
+
+    def top_classes(self, k: int = 5) -> tuple[np.ndarray, np.ndarray]:
+        """The k largest outputs' indices: simulated (16-bit fixed point) and float32 reference of the same weights."""
+        simulated = self.output().reshape(-1)
+        reference = self.float_tensors[self.output_name].reshape(-1)
+        return np.argsort(-simulated, kind="stable")[:k], np.argsort(-reference, kind="stable")[:k]
 
     def to_dict(self) -> dict[str, Any]:
         return to_jsonable(
@@ -195,7 +202,7 @@ def simulate(network: Network, arch: ArchConfig | None = None, engine: str = "fa
 
     with bar:
         tensors_q = graph.run(network, fixed.quantize_inputs(inputs), matvec, fixed=True)
-    return Result(network.name, engine, arch, tuple(records), fixed, tensors_q, float_tensors)
+    return Result(network.name, engine, arch, tuple(records), fixed, tensors_q, float_tensors, network.output)
 
 
 def layer_jobs(network: Network, arch: ArchConfig) -> list[tuple[Layer, LayerJob]]:

@@ -62,6 +62,12 @@ def render_result(result: Result, fmt: str) -> str:
     title = f"{result.workload} on EIE: {arch.n_pes} PEs at {arch.clock_mhz:g} MHz, queue depth {arch.fifo_depth}, engine {result.engine}"
     lines = [f"  {label:<28} {fmt_.format(result.total[key])}" for key, (label, fmt_) in TOTAL_LINES.items() if key in result.total]
     lines += energy_lines(result.total)
+    if any(layer.kind == "conv" for layer in (r.layer for r in result.records)):
+        simulated, reference = result.top_classes(5)
+        lines += [
+            f"  {'top-5 outputs, simulated':<28} {', '.join(map(str, simulated))} (16-bit fixed point on EIE)",
+            f"  {'top-5 outputs, float32':<28} {', '.join(map(str, reference))} (same shared weights; {len(set(simulated) & set(reference))}/5 agree)",
+        ]
     return table(shown, title) + "\nTotal\n" + "\n".join(lines) + "\n"
 
 

@@ -1,0 +1,31 @@
+"""The real compressed SqueezeNet on real photos: bit-exact against the fixed-point reference, same top-5 as float."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from eie_sim.reference import reference_tensors
+from eie_sim.simulate import network_inputs, simulate
+from eie_sim.workloads import load_workload
+
+NET = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "squeezenet-deep-compression" / "compressed_SqueezeNet.net"
+
+pytestmark = pytest.mark.skipif(not NET.exists(), reason=f"the real compressed SqueezeNet is not at {NET}")
+
+
+@pytest.mark.parametrize("photo", ["china.jpg", "flower.jpg"])
+def test_whole_frame_is_bit_exact_and_keeps_the_top5(photo):
+    pytest.importorskip("sklearn")
+    pytest.importorskip("PIL")
+    network = load_workload(str(NET), image=photo)
+    result = simulate(network)
+    expected = reference_tensors(network, result.plan, network_inputs(network))
+    for name, tensor in expected.items():
+        assert np.array_equal(result.tensors_q[name], tensor), name
+    simulated, reference = result.top_classes(5)
+    assert list(simulated) == list(reference)
+    # every output position of every layer was simulated
+    conv1 = result.layers.set_index("name").loc["conv1"]
+    assert conv1["vectors"] == 111 * 111
+    assert (result.layers["input_density"] > 0).all()
