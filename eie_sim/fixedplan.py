@@ -15,7 +15,11 @@ import numpy as np
 from . import fixedpoint, graph
 from .compress.encode import EncodedLayer
 from .engine.counts import LayerJob
+from .errors import InputError
 from .network import Concat, Layer, Network
+
+
+BIAS_LIMIT = 2.0**62  # a bias in accumulator format stays below this, leaving the int64 accumulator room for the sum
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,12 @@ class FixedPlan:
     def layer_constants(self, layer: Layer) -> tuple[np.ndarray, np.ndarray, int]:
         """Quantized codebook, bias in accumulator format, and the shift from accumulator to output format."""
         acc_frac = self.codebook_frac[layer.name] + self.tensor_frac[layer.inputs[0]]
+        largest = float(np.max(np.abs(layer.bias))) if layer.bias is not None else 0.0
+        if largest * 2.0**acc_frac >= BIAS_LIMIT:
+            raise InputError(
+                f"layer {layer.name}: a bias of {largest:.3g} does not fit the 64-bit accumulator at the resolution "
+                f"2**{-acc_frac} its codebook and input ranges set; the bias is out of all proportion to the weights and inputs"
+            )
         bias_acc = fixedpoint.bias_to_acc(layer.bias, acc_frac, layer.rows)
         return self.codebook_q(layer), bias_acc, acc_frac - self.tensor_frac[layer.output]
 

@@ -29,7 +29,7 @@ def frac_bits_for(max_abs: float, bits: int) -> int:
     """The most fractional bits that still represent +-max_abs without saturating (may be negative)."""
     if not np.isfinite(max_abs) or max_abs <= 0:
         return bits - 1
-    return min(bits - 1, math.floor(math.log2(qmax(bits) / max_abs)))
+    return min(bits - 1, math.floor(math.log2(qmax(bits)) - math.log2(max_abs)))  # no overflow for subnormals
 
 
 def to_fixed(values: np.ndarray, frac_bits: int, bits: int) -> np.ndarray:
@@ -58,7 +58,14 @@ def bias_to_acc(bias: np.ndarray | None, acc_frac_bits: int, rows: int) -> np.nd
 
 
 def finish(acc: np.ndarray, shift: int, bits: int, relu: bool) -> np.ndarray:
-    """Accumulator -> output activation: round, saturate, ReLU. The one place outputs are formed."""
+    """Accumulator -> output activation: round, saturate, ReLU. The one place outputs are formed.
+
+    A left shift (shift < 0) saturates any non-zero value once it is `bits` places or more, and a value already
+    beyond `bits` bits stays beyond: saturating first and shifting at most `bits` places gives the same result
+    without overflowing int64.
+    """
+    if shift < 0:
+        acc, shift = saturate(np.asarray(acc, dtype=ACC_DTYPE), bits), max(shift, -bits)
     out = saturate(round_shift(acc, shift), bits)
     return np.maximum(out, 0) if relu else out
 

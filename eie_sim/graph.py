@@ -9,6 +9,7 @@ vectors (e.g. a test set through an MLP) and outputs (vectors, outputs); any oth
 
 from __future__ import annotations
 
+import math
 from typing import Callable, Mapping
 
 import numpy as np
@@ -16,7 +17,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from . import fixedpoint
 from .errors import InputError
-from .network import Concat, Flatten, Layer, Network, Pool
+from .network import Concat, Flatten, Layer, Network, Op, Pool
 
 MatVec = Callable[[Layer, np.ndarray], np.ndarray]  # (layer, (vectors, cols)) -> (vectors, rows)
 
@@ -73,46 +74,79 @@ def _window_sizes(out: int, size: int, op: Pool) -> np.ndarray:
     return np.minimum(start + op.kernel, size + op.pad) - start
 
 
+def shapes(network: Network, inputs: Mapping[str, tuple[int, ...]]) -> dict[str, tuple[int, ...]]:
+    """Every tensor's shape from the external inputs' shapes, computing nothing: a network whose shapes do not
+    chain fails here, naming the op, before any work (and memory estimates can see every tensor's size)."""
+    known = {name: tuple(shape) for name, shape in inputs.items()}
+    for op in network.ops:
+        missing = [name for name in op.inputs if name not in known]
+        if missing:
+            raise InputError(f"network {network.name}: op {op.name} reads tensor {missing[0]!r} that nothing produced")
+        known[op.output] = _output_shape(op, [known[name] for name in op.inputs])
+    return known
+
+
+def _output_shape(op: Op, sources: list[tuple[int, ...]]) -> tuple[int, ...]:
+    source = sources[0]
+    if isinstance(op, Flatten):
+        return (math.prod(source),)
+    if isinstance(op, Layer) and op.kind == "fc":
+        if len(source) == 2 and source[1] == op.cols:
+            return (source[0], op.rows)
+        if math.prod(source) != op.cols:
+            raise InputError(f"layer {op.name}: expects {op.cols} inputs, gets {math.prod(source)} (shape {source})")
+        return (op.rows,)
+    planes = [_planes(op, source) for source in sources]
+    if isinstance(op, Concat):
+        if len({plane[1:] for plane in planes}) != 1:
+            raise InputError(f"op {op.name}: inputs of different heights and widths {[list(p[1:]) for p in planes]}")
+        return (sum(plane[0] for plane in planes), *planes[0][1:])
+    channels, height, width = planes[0]
+    if isinstance(op, Pool):
+        if op.global_:
+            return (channels, 1, 1)
+        if op.kernel > min(height, width) + 2 * op.pad:
+            raise InputError(f"pool {op.name}: a {op.kernel}x{op.kernel} window does not fit a {height}x{width} input padded by {op.pad}")
+        return (channels, pool_output_size(height, op.kernel, op.stride, op.pad), pool_output_size(width, op.kernel, op.stride, op.pad))
+    in_channels = op.codes.shape[1]
+    if channels != in_channels:
+        raise InputError(f"layer {op.name}: expects {in_channels} input channels, gets {channels}")
+    out_h = conv_output_size(height, op.kernel, op.stride, op.pad)
+    out_w = conv_output_size(width, op.kernel, op.stride, op.pad)
+    if out_h < 1 or out_w < 1:
+        raise InputError(f"layer {op.name}: a {op.kernel}x{op.kernel} kernel does not fit a {height}x{width} input")
+    return (op.rows, out_h, out_w)
+
+
+def _planes(op: Op, shape: tuple[int, ...]) -> tuple[int, int, int]:
+    if len(shape) != 3:
+        raise InputError(f"op {op.name}: expects (channels, height, width) input, got shape {shape}")
+    return shape  # type: ignore[return-value]
+
+
 def run(network: Network, inputs: Mapping[str, np.ndarray], matvec: MatVec, fixed: bool) -> dict[str, np.ndarray]:
-    """Every tensor of the network, by name, starting from the given external inputs."""
+    """Every tensor of the network, by name, starting from the given external inputs (shapes checked first)."""
+    shapes(network, {name: x.shape for name, x in inputs.items()})
     tensors = dict(inputs)
     for op in network.ops:
-        try:
-            sources = [tensors[name] for name in op.inputs]
-        except KeyError as exc:
-            raise InputError(f"network {network.name}: op {op.name} reads tensor {exc.args[0]!r} that nothing produced") from None
+        sources = [tensors[name] for name in op.inputs]
         if isinstance(op, Layer):
             tensors[op.output] = _run_layer(op, sources[0], matvec)
         elif isinstance(op, Pool):
-            tensors[op.output] = _pool(_as_planes(op, sources[0]), op, fixed)
+            tensors[op.output] = _pool(sources[0], op, fixed)
         elif isinstance(op, Concat):
-            tensors[op.output] = np.concatenate([_as_planes(op, s) for s in sources], axis=0)
+            tensors[op.output] = np.concatenate(sources, axis=0)
         elif isinstance(op, Flatten):
             tensors[op.output] = sources[0].reshape(-1)
     return tensors
 
 
-def _as_planes(op: object, x: np.ndarray) -> np.ndarray:
-    if x.ndim != 3:
-        raise InputError(f"op {getattr(op, 'name', op)}: expects (channels, height, width) input, got shape {x.shape}")
-    return x
-
-
 def _run_layer(layer: Layer, x: np.ndarray, matvec: MatVec) -> np.ndarray:
     if layer.kind == "fc":
         batch = x.ndim == 2 and x.shape[1] == layer.cols
-        vectors = x if batch else x.reshape(1, -1)
-        if vectors.shape[1] != layer.cols:
-            raise InputError(f"layer {layer.name}: expects {layer.cols} inputs, gets {vectors.size} (shape {x.shape})")
-        outputs = matvec(layer, vectors)
+        outputs = matvec(layer, x if batch else x.reshape(1, -1))
         return outputs if batch else outputs[0]
-    x = _as_planes(layer, x)
-    in_channels = layer.codes.shape[1]
-    if x.shape[0] != in_channels:
-        raise InputError(f"layer {layer.name}: expects {in_channels} input channels, gets {x.shape[0]}")
     out_h = conv_output_size(x.shape[1], layer.kernel, layer.stride, layer.pad)
     out_w = conv_output_size(x.shape[2], layer.kernel, layer.stride, layer.pad)
-    if out_h < 1 or out_w < 1:
-        raise InputError(f"layer {layer.name}: a {layer.kernel}x{layer.kernel} kernel does not fit a {x.shape[1]}x{x.shape[2]} input")
     patches = im2col(x, layer.kernel, layer.stride, layer.pad)
     return matvec(layer, patches).T.reshape(layer.rows, out_h, out_w)

@@ -14,6 +14,7 @@ import numpy as np
 from .errors import InputError
 
 INPUT = "input"
+FLOAT32_MAX = float(np.finfo(np.float32).max)  # weights, biases and inputs are float32 in the reference run
 
 
 @dataclass(frozen=True, eq=False)
@@ -38,20 +39,32 @@ class Layer:
     def __post_init__(self) -> None:
         if not self.output:
             object.__setattr__(self, "output", self.name)
+        if self.kind not in ("fc", "conv"):
+            raise InputError(f"layer {self.name}: kind must be 'fc' or 'conv', got {self.kind!r}")
         expected_ndim = 2 if self.kind == "fc" else 4
         if self.codes.ndim != expected_ndim:
             raise InputError(f"layer {self.name}: {self.kind} weights need {expected_ndim} dimensions, got shape {self.codes.shape}")
+        if min(self.codes.shape) < 1:
+            raise InputError(f"layer {self.name}: weight shape {self.codes.shape} has an empty dimension")
+        if self.kind == "conv" and self.codes.shape[2] != self.codes.shape[3]:
+            raise InputError(f"layer {self.name}: kernel {self.codes.shape[2]}x{self.codes.shape[3]} is not square; only square kernels are supported")
+        if self.stride < 1 or self.pad < 0:
+            raise InputError(f"layer {self.name}: stride must be at least 1 and pad at least 0, got stride {self.stride}, pad {self.pad}")
+        if self.codes.dtype.kind not in "ui" or (self.codes.dtype.kind == "i" and int(self.codes.min()) < 0):
+            raise InputError(f"layer {self.name}: codes must be non-negative integers, got {self.codes.dtype} values")
+        if self.codebook.ndim != 1 or self.codebook.dtype.kind not in "fiu":
+            raise InputError(f"layer {self.name}: codebook must be a vector of numbers, got {self.codebook.dtype} shape {self.codebook.shape}")
         if len(self.codebook) > (1 << self.code_bits) or len(self.codebook) == 0 or self.codebook[0] != 0:
             raise InputError(f"layer {self.name}: codebook must start with 0 and have at most 2**{self.code_bits} entries")
-        if self.codes.size and int(self.codes.max()) >= len(self.codebook):
+        if int(self.codes.max()) >= len(self.codebook):
             raise InputError(f"layer {self.name}: a code exceeds the codebook size {len(self.codebook)}")
-        if not np.all(np.isfinite(self.codebook)):
-            raise InputError(f"layer {self.name}: codebook holds NaN or infinite values")
+        if not np.all(np.abs(self.codebook) <= FLOAT32_MAX):  # False for NaN too
+            raise InputError(f"layer {self.name}: codebook holds NaN, infinite or beyond-float32 values")
         if self.bias is not None:
             if self.bias.shape != (self.codes.shape[0],):
                 raise InputError(f"layer {self.name}: bias has shape {self.bias.shape}, expected ({self.codes.shape[0]},)")
-            if not np.all(np.isfinite(self.bias)):
-                raise InputError(f"layer {self.name}: bias holds NaN or infinite values")
+            if not np.all(np.abs(self.bias) <= FLOAT32_MAX):
+                raise InputError(f"layer {self.name}: bias holds NaN, infinite or beyond-float32 values")
 
     @property
     def rows(self) -> int:
@@ -101,6 +114,13 @@ class Pool:
     def __post_init__(self) -> None:
         if not self.output:
             object.__setattr__(self, "output", self.name)
+        if self.mode not in ("max", "avg"):
+            raise InputError(f"pool {self.name}: mode must be 'max' or 'avg', got {self.mode!r}")
+        if not self.global_ and (self.kernel < 1 or self.stride < 1 or not 0 <= self.pad < self.kernel):
+            raise InputError(
+                f"pool {self.name}: kernel {self.kernel}, stride {self.stride}, pad {self.pad}: "
+                "need kernel and stride at least 1 and 0 <= pad < kernel"
+            )
 
 
 @dataclass(frozen=True)
@@ -149,9 +169,13 @@ class Network:
     fillers: dict[str, int] = field(default_factory=dict)  # per layer, the filler entries a compressed file stores
 
     def __post_init__(self) -> None:
+        if not self.ops:
+            raise InputError(f"network {self.name}: no ops")
         for name, tensor in {"input": self.input, **self.extra_inputs}.items():
-            if not np.all(np.isfinite(tensor)):
-                raise InputError(f"network {self.name}: input {name!r} holds NaN or infinite values")
+            if tensor.size == 0 or tensor.dtype.kind not in "fiu":
+                raise InputError(f"network {self.name}: input {name!r} must hold numbers, got {tensor.dtype} shape {tensor.shape}")
+            if not np.all(np.abs(tensor) <= FLOAT32_MAX):
+                raise InputError(f"network {self.name}: input {name!r} holds NaN, infinite or beyond-float32 values")
 
     @property
     def layers(self) -> tuple[Layer, ...]:

@@ -42,28 +42,37 @@ def _layers(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[frame["name"] != "total"]
 
 
-def _figure(height: float = 2.4) -> tuple[plt.Figure, plt.Axes]:
+def _figure(height: float = 2.8) -> tuple[plt.Figure, plt.Axes]:
     return plt.subplots(figsize=(COLUMN_WIDTH_IN, height), layout="constrained")
+
+
+def _legend_below(fig: plt.Figure, columns: int = 4) -> None:
+    """One legend under the axes, so it never hides data."""
+    fig.legend(loc="outside lower center", ncols=columns, frameon=False)
 
 
 def _per_layer_lines(ax: plt.Axes, frame: pd.DataFrame, x: str, y: Callable[[pd.DataFrame], pd.Series]) -> None:
     for name, rows in _layers(frame).groupby("name", sort=False):
         rows = rows.sort_values(x)
         ax.plot(rows[x], y(rows), marker="o", label=name)
-    ax.legend(ncols=2, frameon=False)
     ax.grid(True, which="both", linewidth=0.3, alpha=0.5)
+
+
+def _compute_cycles(rows: pd.DataFrame) -> pd.Series:
+    """The engine's cycles, without DRAM-bound time (what PE scaling changes)."""
+    return rows["compute_cycles"] if "compute_cycles" in rows else rows["cycles"]
 
 
 def speedup_vs_pes(frame: pd.DataFrame) -> plt.Figure | None:
     frame = held(frame, "pes")
     if frame["pes"].nunique() < 2:
         return None
-    fig, ax = _figure()
-    _per_layer_lines(ax, frame, "pes", lambda rows: rows["cycles"].iloc[0] / rows["cycles"])
+    fig, ax = _figure(3.0)
+    _per_layer_lines(ax, frame, "pes", lambda rows: _compute_cycles(rows).iloc[0] / _compute_cycles(rows))
     pes = np.sort(frame["pes"].unique())
     ax.plot(pes, pes / pes[0], "k--", linewidth=0.8, label="ideal")
-    ax.set(xscale="log", yscale="log", xlabel="processing elements", ylabel=f"speedup over {pes[0]} PE(s)", title="Scalability")
-    ax.legend(ncols=2, frameon=False)
+    ax.set(xscale="log", yscale="log", xlabel="processing elements", ylabel=f"speedup over {pes[0]} PE(s)", title="Scalability (compute cycles)")
+    _legend_below(fig, 5)
     return fig
 
 
@@ -74,6 +83,7 @@ def load_efficiency_vs_fifo(frame: pd.DataFrame) -> plt.Figure | None:
     fig, ax = _figure()
     _per_layer_lines(ax, frame, "fifo_depth_entries", lambda rows: 100 * rows["load_efficiency"])
     ax.set(xscale="log", xlabel="activation queue depth (entries)", ylabel="load efficiency (%)", title="Load balance vs queue depth")
+    _legend_below(fig, 5)
     ax.set_xticks(sorted(frame["fifo_depth_entries"].unique()), labels=[str(v) for v in sorted(frame["fifo_depth_entries"].unique())])
     return fig
 
@@ -85,6 +95,7 @@ def filler_ratio_vs_pes(frame: pd.DataFrame) -> plt.Figure | None:
     fig, ax = _figure()
     _per_layer_lines(ax, frame, "pes", lambda rows: 100 * rows["padding"] / (rows["nnz"] + rows["padding"]))
     ax.set(xscale="log", xlabel="processing elements", ylabel="filler entries (% of stored)", title="Padding vs PEs")
+    _legend_below(fig, 5)
     return fig
 
 
@@ -93,20 +104,24 @@ def energy_components(frame: pd.DataFrame) -> list[str]:
 
 
 def energy_breakdown(frame: pd.DataFrame) -> plt.Figure | None:
+    """Each layer's energy split by component, as shares (layers differ by orders of magnitude), total on top."""
     components = energy_components(frame)
     if not components:
         return None
     rows = _layers(held(frame))
-    fig, ax = _figure(2.8)
+    fig, ax = _figure(3.4)
+    totals = rows[ENERGY_TOTAL].to_numpy()
     bottom = np.zeros(len(rows))
     colors = plt.colormaps["tab10"].colors
     for i, column in enumerate(components):
-        values = rows[column].to_numpy() / 1e6
-        ax.bar(rows["name"], values, bottom=bottom, label=column[len(ENERGY_PREFIX) : -len(ENERGY_SUFFIX)].replace("_", " "), color=colors[i % 10])
-        bottom += values
-    ax.set(ylabel="energy per inference (uJ)", title="Energy by component")
+        share = 100 * rows[column].to_numpy() / totals
+        ax.bar(rows["name"], share, bottom=bottom, label=column[len(ENERGY_PREFIX) : -len(ENERGY_SUFFIX)].replace("_", " "), color=colors[i % 10])
+        bottom += share
+    for x, total in enumerate(totals):
+        ax.text(x, 101, f"{total / 1e6:.3g}", ha="center", va="bottom", fontsize=5)
+    ax.set(ylabel="share of energy (%)", ylim=(0, 112), title="Energy by component (numbers: uJ per inference)")
     ax.tick_params(axis="x", rotation=60)
-    ax.legend(ncols=2, frameon=False)
+    _legend_below(fig, 3)
     return fig
 
 
@@ -115,18 +130,18 @@ def sram_vs_dram(frame: pd.DataFrame) -> plt.Figure | None:
     if any(c not in frame for c in needed):
         return None
     rows = _layers(held(frame))
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(COLUMN_WIDTH_IN, 3.6), layout="constrained", sharex=True)
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(2 * COLUMN_WIDTH_IN, 3.6), layout="constrained", sharex=True)
     x = np.arange(len(rows))
     top.bar(x - 0.27, rows["sram_read_bytes"], 0.27, label="EIE: SRAM reads")
     top.bar(x, rows["dram_read_bytes"], 0.27, label="EIE: DRAM reads")
     top.bar(x + 0.27, rows["baseline_dram_bytes"], 0.27, label="dense 32-bit from DRAM")
     top.set(yscale="log", ylabel="bytes per inference", title="Where the bytes come from")
-    top.legend(frameon=False)
+    top.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     bottom.bar(x - 0.2, rows[ENERGY_TOTAL] / 1e6, 0.4, label="EIE, compressed on chip")
     bottom.bar(x + 0.2, rows["baseline_energy_pj"] / 1e6, 0.4, label="dense weights from DRAM")
     bottom.set(yscale="log", ylabel="energy per inference (uJ)")
     bottom.set_xticks(x, rows["name"], rotation=60)
-    bottom.legend(frameon=False)
+    bottom.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return fig
 
 
@@ -137,6 +152,7 @@ def energy_vs_width(frame: pd.DataFrame) -> plt.Figure | None:
     fig, ax = _figure()
     _per_layer_lines(ax, frame, "spmat_width_bits", lambda rows: rows[ENERGY_TOTAL] / 1e6)
     ax.set(xscale="log", yscale="log", xlabel="sparse-matrix SRAM width (bits)", ylabel="energy per inference (uJ)", title="Energy vs SRAM width")
+    _legend_below(fig, 5)
     widths = sorted(frame["spmat_width_bits"].unique())
     ax.set_xticks(widths, labels=[str(w) for w in widths])
     return fig
@@ -152,12 +168,14 @@ PLOTS: dict[str, Callable[[pd.DataFrame], plt.Figure | None]] = {
 }
 
 
-def plot_all(frame: pd.DataFrame, out_dir: str | Path, prefix: str = "") -> list[Path]:
-    """Save every figure the results support as PNG and SVG in `out_dir`; returns the PNG paths."""
+def plot_all(frame: pd.DataFrame, out_dir: str | Path, prefix: str = "", names: list[str] | None = None) -> list[Path]:
+    """Save every figure the results support (or those `names`) as PNG and SVG in `out_dir`; returns the PNGs."""
     out_dir = Path(out_dir)
     written = []
     with plt.rc_context(STYLE):
         for name, draw in PLOTS.items():
+            if names is not None and name not in names:
+                continue
             fig = draw(frame)
             if fig is None:
                 continue

@@ -29,12 +29,13 @@ class Study:
     workload: str
     axes: dict[str, list]
     columns: list[str]
+    plots: list[str]
 
 
 STUDIES = [
-    Study("pe_sweep", "PE count sweep (EIE paper layers)", PAPER, {"n_pes": [1, 2, 4, 8, 16, 32, 64, 128, 256]}, ["pes", "cycles", "time_us", "load_efficiency", "padding"]),
-    Study("fifo_sweep", "Activation queue depth sweep (EIE paper layers, 64 PEs)", PAPER, {"fifo_depth": [1, 2, 4, 8, 16, 32, 64]}, ["fifo_depth_entries", "cycles", "load_efficiency"]),
-    Study("width_sweep", "Sparse-matrix SRAM width sweep (EIE paper layers, 64 PEs)", PAPER, {"spmat_width": [32, 64, 128, 256, 512]}, ["spmat_width_bits", "cycles", "spmat_reads", "energy_total_pj"]),
+    Study("pe_sweep", "PE count sweep (EIE paper layers)", PAPER, {"n_pes": [1, 2, 4, 8, 16, 32, 64, 128, 256]}, ["pes", "cycles", "compute_cycles", "time_us", "load_efficiency", "padding", "dram_read_bytes", "energy_total_pj"], ["speedup_vs_pes", "filler_ratio_vs_pes"]),
+    Study("fifo_sweep", "Activation queue depth sweep (EIE paper layers, 64 PEs)", PAPER, {"fifo_depth": [1, 2, 4, 8, 16, 32, 64]}, ["fifo_depth_entries", "cycles", "compute_cycles", "load_efficiency"], ["load_efficiency_vs_fifo"]),
+    Study("width_sweep", "Sparse-matrix SRAM width sweep (EIE paper layers, 64 PEs)", PAPER, {"spmat_width": [32, 64, 128, 256, 512]}, ["spmat_width_bits", "cycles", "spmat_reads", "energy_spmat_sram_pj", "energy_total_pj"], ["energy_vs_spmat_width"]),
 ]
 
 FRAME_COLUMNS = ["name", "rows", "cols", "vectors", "weight_density", "input_density", "cycles", "time_us", "useful_gop_per_s", "load_efficiency", "mac_utilization", "sram_read_bytes", "dram_read_bytes", "energy_total_pj"]
@@ -62,7 +63,7 @@ def write_report(out: str | Path = "reports", jobs: int = 1, seed: int = 0, net_
     paper = sweep(PAPER, {}, arch, seed=seed, jobs=1)
     write_atomic(out / "paper_layers.csv", paper.to_csv(index=False))
     sections += ["## EIE paper layers (Table III) at 64 PEs", "", markdown(_shown(paper, FRAME_COLUMNS)), ""]
-    figures = plot_all(paper, out, prefix="paper_")
+    figures = plot_all(paper, out, prefix="paper_", names=["energy_breakdown", "sram_vs_dram"])
     sections += [f"![{p.stem}]({p.name})" for p in figures] + [""]
 
     for study in STUDIES:
@@ -71,7 +72,7 @@ def write_report(out: str | Path = "reports", jobs: int = 1, seed: int = 0, net_
         write_atomic(out / f"{study.name}.csv", frame.to_csv(index=False))
         totals = frame[frame["name"] == "total"]
         sections += [f"## {study.title}", "", markdown(_shown(totals, study.columns)), ""]
-        sections += [f"![{p.stem}]({p.name})" for p in plot_all(frame, out, prefix=f"{study.name}_")] + [""]
+        sections += [f"![{p.stem}]({p.name})" for p in plot_all(frame, out, prefix=f"{study.name}_", names=study.plots)] + [""]
 
     frames = [("squeezenet", load_workload("squeezenet", seed=seed))]
     if net_path:

@@ -20,7 +20,7 @@ from eie_sim.reference import reference_layer
 from layer_job import make_job
 from random_layers import Case, cases, random_codes, random_inputs
 
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def test_registered_as_fast() -> None:
@@ -73,7 +73,7 @@ def assert_same(got: LayerCounts, expected: LayerCounts) -> None:
 
 
 @pytest.mark.parametrize("chunk, scan", [(fast._CHUNK_ELEMENTS, fast._SCAN_CELLS), (1, 0), (5000, 1 << 30)])
-@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 @given(case=cases(max_rows=300, max_cols=200, max_vectors=40, work=10**6))
 def test_vectors_are_independent_runs(monkeypatch: pytest.MonkeyPatch, chunk: int, scan: int, case: Case) -> None:
     """A batch equals its vectors run one by one, however runs are chunked and scanned."""
