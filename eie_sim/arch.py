@@ -99,6 +99,10 @@ def validate(arch: ArchConfig) -> None:
         low, high = _LIMITS[f.name]
         if not low <= value <= high:
             raise InputError(f"{f.name}: {value} is out of range [{low:g}, {high:g}]")
+    if arch.spmat_kb * 8192 < arch.spmat_width:
+        raise InputError(f"spmat_kb: {arch.spmat_kb:g} KiB cannot hold one {arch.spmat_width}-bit word of the sparse-matrix SRAM")
+    if arch.ptr_kb * 8192 < 2 * arch.ptr_bits:
+        raise InputError(f"ptr_kb: {arch.ptr_kb:g} KiB cannot hold one column's two {arch.ptr_bits}-bit pointers")
     if arch.spmat_width < arch.entry_bits:
         raise InputError(
             f"spmat_width: {arch.spmat_width} bits cannot hold one {arch.entry_bits}-bit entry "

@@ -20,6 +20,7 @@ import numpy as np
 from . import prototxt
 from .errors import InputError
 from .graph import conv_output_size, pool_output_size
+from .limits import LayerSize, dense_need
 from .network import INPUT, Concat, Flatten, Layer, Network, Op, Pool
 
 CODE_BITS = {"conv": 8, "fc": 4}  # codebook index width by layer kind, as the release's encoder wrote them
@@ -399,6 +400,7 @@ def load_caffe_net(
     definition_path = Path(prototxt_path) if prototxt_path is not None else _find_prototxt(net_path)
     graph = _graph(prototxt.read(definition_path))
     weighted = [item for item in graph.items if isinstance(item, _Weighted)]
+    dense_need([LayerSize(item.name, item.shape[0], math.prod(item.shape[1:]), 0, 0) for item in weighted]).check(str(definition_path))
     cursor = _Cursor(data, net_path, str(definition_path))
     header = cursor.take(4 * len(weighted), "header", f"the header ({len(weighted)} weighted layers)")
     entries = header.view("<u4").astype(np.int64)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from typing import Any, Callable, Sequence
 
 from .arch import ArchConfig, arch_from_toml, make_arch
 from .errors import InputError
-from .io import write_atomic
+from .io import check_writable, write_atomic
 from .network import Network
 
 # ArchConfig fields settable from the command line: flag -> (field, type, help)
@@ -24,6 +26,25 @@ ARCH_FLAGS: dict[str, tuple[str, type, str]] = {
     "--dram-gbps": ("dram_gbps", float, "DRAM bandwidth in GB/s (default 25.6)"),
     "--conv-mapping": ("conv_mapping", str, "conv layers: 'channels' (output channels over PEs, default) or 'positions' (narrow layers also split output positions over PE groups)"),
 }
+
+
+def _count(low: int) -> Callable[[str], int]:
+    """argparse type for an integer of at least `low` (a seed, a number of jobs or repeats)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        return value
+
+    return parse
+
+
+NON_NEGATIVE = _count(0)
+POSITIVE = _count(1)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -86,14 +107,14 @@ def _cmd_workloads(sub: Any) -> None:
         emit(render(workload_table(), args.format, title="Built-in workloads"), args.out)
         return 0
 
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, writes={"out": False})
 
 
 def _cmd_compress(sub: Any) -> None:
     parser = sub.add_parser("compress", help="EIE-format footprint per layer and PE, and the Deep Compression stored size")
     parser.add_argument("workload", metavar="WORKLOAD", help="built-in name (see `eie-sim workloads`) or a .toml/.npz/.onnx/.net file")
     add_arch_options(parser)
-    parser.add_argument("--seed", type=int, default=0, help="seed for synthetic weights and inputs (default 0)")
+    parser.add_argument("--seed", type=NON_NEGATIVE, default=0, help="seed for synthetic weights and inputs (default 0)")
     parser.add_argument("--save", metavar="MODEL.npz", help="also write the compressed network to MODEL.npz")
     add_output_options(parser)
 
@@ -111,7 +132,7 @@ def _cmd_compress(sub: Any) -> None:
         emit(text, args.out)
         return 0
 
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, writes={"out": False, "save": False})
 
 
 def _cmd_simulate(sub: Any) -> None:
@@ -119,7 +140,7 @@ def _cmd_simulate(sub: Any) -> None:
     parser.add_argument("workload", metavar="WORKLOAD", help="built-in name (see `eie-sim workloads`) or a .toml/.npz/.onnx/.net file")
     add_arch_options(parser)
     parser.add_argument("--engine", choices=("fast", "simpy"), default="fast", help="simulation engine (default fast)")
-    parser.add_argument("--seed", type=int, default=0, help="seed for synthetic weights and inputs (default 0)")
+    parser.add_argument("--seed", type=NON_NEGATIVE, default=0, help="seed for synthetic weights and inputs (default 0)")
     add_image_option(parser)
     add_output_options(parser)
 
@@ -133,7 +154,7 @@ def _cmd_simulate(sub: Any) -> None:
         emit(render_result(result, args.format), args.out)
         return 0
 
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, writes={"out": False})
 
 
 def _value_list(kind: type) -> Callable[[str], list]:
@@ -155,9 +176,9 @@ def _cmd_sweep(sub: Any) -> None:
     for flag, (_, kind, help_text) in ARCH_FLAGS.items():
         parser.add_argument(flag, type=_value_list(kind), default=None, help=f"comma-separated values: {help_text}")
     parser.add_argument("--engine", choices=("fast", "simpy"), default="fast", help="simulation engine (default fast)")
-    parser.add_argument("--seed", type=int, default=0, help="seed for synthetic weights and inputs (default 0)")
+    parser.add_argument("--seed", type=NON_NEGATIVE, default=0, help="seed for synthetic weights and inputs (default 0)")
     parser.add_argument("--out", metavar="FILE", help="results .csv or .parquet; finished points are kept and skipped on re-run")
-    parser.add_argument("--jobs", type=int, default=1, help="local worker processes (default 1)")
+    parser.add_argument("--jobs", type=POSITIVE, default=1, help="local worker processes (default 1)")
     parser.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask distributed scheduler, e.g. tcp://host:8786")
     parser.add_argument("--format", choices=("table", "json", "csv"), default="table", help="what to print (default table)")
 
@@ -174,15 +195,15 @@ def _cmd_sweep(sub: Any) -> None:
         sys.stdout.write(render(shown.reset_index(drop=True), args.format, title=f"Sweep of {args.workload}: totals per configuration"))
         return 0
 
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, writes={"out": False})
 
 
 def _cmd_bench(sub: Any) -> None:
     parser = sub.add_parser("bench", help="time the engines on the EIE paper layers against a scipy SpMV")
     parser.add_argument("workload", nargs="?", default="eie-paper", help="workload to time (default eie-paper)")
     add_arch_options(parser)
-    parser.add_argument("--repeats", type=int, default=5, help="repeats per measurement; the median is kept (default 5)")
-    parser.add_argument("--simpy-repeats", type=int, default=1, help="repeats of the slow simpy engine; 0 skips it (default 1)")
+    parser.add_argument("--repeats", type=POSITIVE, default=5, help="repeats per measurement; the median is kept (default 5)")
+    parser.add_argument("--simpy-repeats", type=NON_NEGATIVE, default=1, help="repeats of the slow simpy engine; 0 skips it (default 1)")
     parser.add_argument("--csv", metavar="FILE", default="reports/bench.csv", help="where to write the table (default reports/bench.csv)")
     parser.add_argument("--format", choices=("table", "json", "csv"), default="table", help="what to print (default table)")
 
@@ -190,14 +211,12 @@ def _cmd_bench(sub: Any) -> None:
         from .bench import bench
         from .report_format import render
 
-        if args.repeats < 1 or args.simpy_repeats < 0:
-            raise InputError("--repeats must be at least 1 and --simpy-repeats at least 0")
         frame = bench(args.workload, arch_from_args(args), args.repeats, args.simpy_repeats, progress=True)
         write_atomic(args.csv, frame.to_csv(index=False))
         sys.stdout.write(render(frame, args.format, title="Engine wall time (median seconds; ratios of medians)"))
         return 0
 
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, writes={"csv": False})
 
 
 def _cmd_plot(sub: Any) -> None:
@@ -215,14 +234,14 @@ def _cmd_plot(sub: Any) -> None:
         print("\n".join(str(path) for path in written))
         return 0
 
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, writes={"out": True})
 
 
 def _cmd_report(sub: Any) -> None:
     parser = sub.add_parser("report", help="run the standard studies and write README.md, plots and CSVs")
     parser.add_argument("--out", metavar="DIR", default="reports", help="output directory (default reports/)")
-    parser.add_argument("--jobs", type=int, default=1, help="local worker processes for the sweeps (default 1)")
-    parser.add_argument("--seed", type=int, default=0, help="seed for synthetic weights and inputs (default 0)")
+    parser.add_argument("--jobs", type=POSITIVE, default=1, help="local worker processes for the sweeps (default 1)")
+    parser.add_argument("--seed", type=NON_NEGATIVE, default=0, help="seed for synthetic weights and inputs (default 0)")
     parser.add_argument("--net", metavar="FILE.net", help="also simulate a real Deep Compression SqueezeNet (.net file)")
 
     def run(args: argparse.Namespace) -> int:
@@ -232,7 +251,7 @@ def _cmd_report(sub: Any) -> None:
         print(readme)
         return 0
 
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, writes={"out": True})
 
 
 def _cmd_compress_train(sub: Any) -> None:
@@ -242,7 +261,7 @@ def _cmd_compress_train(sub: Any) -> None:
     parser.add_argument("--regularization", choices=("l1", "l2"), default="l2", help="the model carried on to sharing (default l2)")
     add_arch_options(parser)
     parser.add_argument("--engine", choices=("fast", "simpy"), default="fast", help="simulation engine (default fast)")
-    parser.add_argument("--seed", type=int, default=0, help="seed for initialization and minibatch order (default 0)")
+    parser.add_argument("--seed", type=NON_NEGATIVE, default=0, help="seed for initialization and minibatch order (default 0)")
     add_output_options(parser)
 
     def run(args: argparse.Namespace) -> int:
@@ -252,7 +271,7 @@ def _cmd_compress_train(sub: Any) -> None:
         emit(render(result, args.format), args.out)
         return 0
 
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, writes={"out": False})
 
 
 SWEEP_SUMMARY = ["pes", "fifo_depth_entries", "spmat_width_bits", "clock_mhz", "weight_bits", "dram", "cycles", "time_us", "useful_gop_per_s", "load_efficiency", "energy_total_pj", "power_mw"]
@@ -268,13 +287,39 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the work is, so that it unwinds as Ctrl-C does (outputs in progress are removed)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise _Terminated(signum)
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Fail before any work when an output the command will write cannot be written."""
+    for dest, directory in args.writes.items():
+        if getattr(args, dest) is not None:
+            check_writable(getattr(args, dest), f"--{dest}", directory)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
     try:
         args = build_parser().parse_args(argv)
+        _check_outputs(args)
         return args.run(args)
     except InputError as exc:
-        print(f"eie-sim: error: {exc}", file=sys.stderr)
+        print(f"eie-sim: error: {' '.join(str(exc).split())}", file=sys.stderr)  # one line, whatever the message
         return 2
-    except KeyboardInterrupt:
-        print("eie-sim: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        signum = exc.signum if isinstance(exc, _Terminated) else signal.SIGINT
+        print(f"eie-sim: interrupted by {signal.Signals(signum).name}", file=sys.stderr)
+        return 128 + signum
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)

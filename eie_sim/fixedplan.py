@@ -63,11 +63,16 @@ def float_matvec(layer: Layer, vectors: np.ndarray) -> np.ndarray:
 
 
 def run_float(network: Network, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    return graph.run(network, {k: np.asarray(v, dtype=np.float32) for k, v in inputs.items()}, float_matvec, fixed=False)
+    """The float32 reference run; values that overflow become inf or NaN quietly, and plan() refuses them."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return graph.run(network, {k: np.asarray(v, dtype=np.float32) for k, v in inputs.items()}, float_matvec, fixed=False)
 
 
 def plan(network: Network, float_tensors: Mapping[str, np.ndarray], bits: int) -> FixedPlan:
     """Formats from the float run's ranges; parts of a concatenation take the concatenation's format."""
+    for name, tensor in float_tensors.items():
+        if not np.all(np.isfinite(tensor)):
+            raise InputError(f"tensor {name}: the float32 reference run overflows; the weights and inputs are too large")
     frac = {name: fixedpoint.frac_bits_for(float(np.max(np.abs(t), initial=0.0)), bits) for name, t in float_tensors.items()}
     for op in reversed(network.ops):
         if isinstance(op, Concat):

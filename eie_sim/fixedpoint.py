@@ -43,11 +43,15 @@ def to_float(values: np.ndarray, frac_bits: int) -> np.ndarray:
 
 
 def round_shift(acc: np.ndarray, shift: int) -> np.ndarray:
-    """Divide by 2**shift rounding half up (shift > 0), or multiply (shift <= 0); exact integer arithmetic."""
+    """Divide by 2**shift rounding half up (shift > 0), or multiply (shift <= 0); exact integer arithmetic.
+
+    floor((acc + 2**(shift-1)) / 2**shift) is computed as floor((floor(acc / 2**(shift-1)) + 1) / 2), which is the
+    same number and cannot overflow, whatever the shift (a concatenation's shared format can make it exceed 63).
+    """
     acc = np.asarray(acc, dtype=ACC_DTYPE)
     if shift <= 0:
         return acc << -shift
-    return (acc + (1 << (shift - 1))) >> shift
+    return ((acc >> (shift - 1)) + 1) >> 1
 
 
 def bias_to_acc(bias: np.ndarray | None, acc_frac_bits: int, rows: int) -> np.ndarray:

@@ -26,6 +26,7 @@ import pandas as pd
 from .arch import ArchConfig
 from .compress.encode import encode
 from .compress.huffman import stored_size
+from .limits import check_encode
 from .network import Layer, Network
 from .report_format import table, to_jsonable
 
@@ -108,6 +109,7 @@ def layer_footprint(layer: Layer, arch: ArchConfig) -> tuple[dict[str, Any], pd.
 
 def network_footprint(network: Network, arch: ArchConfig) -> Footprint:
     """Every layer's footprint, the whole-chip verdict and the Deep Compression size of `network` on `arch`."""
+    check_encode(network, arch)
     rows, pe_frames = [], []
     for layer in network.layers:
         row, pes = layer_footprint(layer, arch)

@@ -17,7 +17,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from . import fixedpoint
 from .errors import InputError
-from .network import Concat, Flatten, Layer, Network, Op, Pool
+from .network import INPUT, Concat, Flatten, Layer, Network, Op, Pool
 
 MatVec = Callable[[Layer, np.ndarray], np.ndarray]  # (layer, (vectors, cols)) -> (vectors, rows)
 
@@ -79,11 +79,18 @@ def shapes(network: Network, inputs: Mapping[str, tuple[int, ...]]) -> dict[str,
     chain fails here, naming the op, before any work (and memory estimates can see every tensor's size)."""
     known = {name: tuple(shape) for name, shape in inputs.items()}
     for op in network.ops:
+        if not op.inputs:
+            raise InputError(f"network {network.name}: op {op.name} reads no tensor")
         missing = [name for name in op.inputs if name not in known]
         if missing:
             raise InputError(f"network {network.name}: op {op.name} reads tensor {missing[0]!r} that nothing produced")
         known[op.output] = _output_shape(op, [known[name] for name in op.inputs])
     return known
+
+
+def network_shapes(network: Network) -> dict[str, tuple[int, ...]]:
+    """shapes() of a network run on its own inputs."""
+    return shapes(network, {INPUT: network.input.shape, **{name: x.shape for name, x in network.extra_inputs.items()}})
 
 
 def _output_shape(op: Op, sources: list[tuple[int, ...]]) -> tuple[int, ...]:

@@ -8,6 +8,7 @@ order as OpenCV decodes them. Pillow's bilinear resize stands in for OpenCV's.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +38,11 @@ def _open(path_or_sample: str) -> Any:
     path = Path(path_or_sample)
     if path.is_file():
         try:
-            with image_module.open(path) as image:
-                return image.convert("RGB")
-        except (OSError, ValueError, SyntaxError, image_module.DecompressionBombError) as exc:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", image_module.DecompressionBombWarning)  # a huge image is refused too
+                with image_module.open(path) as image:
+                    return image.convert("RGB")
+        except (OSError, ValueError, SyntaxError, image_module.DecompressionBombError, image_module.DecompressionBombWarning) as exc:
             raise InputError(f"{path}: cannot read as an image ({exc})") from None
     if path_or_sample in SAMPLES:
         try:

@@ -48,6 +48,8 @@ class Layer:
             raise InputError(f"layer {self.name}: weight shape {self.codes.shape} has an empty dimension")
         if self.kind == "conv" and self.codes.shape[2] != self.codes.shape[3]:
             raise InputError(f"layer {self.name}: kernel {self.codes.shape[2]}x{self.codes.shape[3]} is not square; only square kernels are supported")
+        if not 1 <= self.code_bits <= 16:
+            raise InputError(f"layer {self.name}: code_bits must be in [1, 16], got {self.code_bits}")
         if self.stride < 1 or self.pad < 0:
             raise InputError(f"layer {self.name}: stride must be at least 1 and pad at least 0, got stride {self.stride}, pad {self.pad}")
         if self.codes.dtype.kind not in "ui" or (self.codes.dtype.kind == "i" and int(self.codes.min()) < 0):

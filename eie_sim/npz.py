@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import zipfile
 import zlib
 from dataclasses import fields
@@ -28,13 +29,16 @@ import numpy as np
 from . import synthetic
 from .compress.share import make_layer
 from .errors import InputError
+from .graph import network_shapes
 from .io import write_atomic
+from .limits import BASELINE, LayerSize, Need, dense_need
 from .network import INPUT, Concat, Flatten, Layer, Network, Op, Pool
 
 GRAPH = "graph"
 _FORMAT = "eie-sim network"
 _OPS: dict[str, type] = {"Layer": Layer, "Pool": Pool, "Concat": Concat, "Flatten": Flatten}
 _ARRAY_FIELDS = ("codes", "codebook", "bias")
+_ZIP_MAGIC = b"PK\x03\x04"
 
 
 def save_npz(network: Network, path: str | Path) -> None:
@@ -70,9 +74,9 @@ def load_npz(path: str | Path, seed: int = 0, weight_bits: int = 4) -> Network:
     path = Path(path)
     arrays = _read_arrays(path)
     try:
-        if GRAPH in arrays:
-            return _from_graph(path, arrays)
-        return _from_chain(path, arrays, seed, weight_bits)
+        network = _from_graph(path, arrays) if GRAPH in arrays else _from_chain(path, arrays, seed, weight_bits)
+        network_shapes(network)  # the layers chain: checked here, where the file can be named
+        return network
     except InputError as exc:
         message = str(exc)
         raise InputError(message if message.startswith(str(path)) else f"{path}: {message}") from None
@@ -83,12 +87,19 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray]:
         raise InputError(f"{path}: no such file")
     if path.is_dir():
         raise InputError(f"{path}: is a directory, not an .npz file")
-    if not zipfile.is_zipfile(path):
-        raise InputError(f"{path}: not an .npz file (not a zip archive of .npy arrays)")
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            return {key: archive[key] for key in archive.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, KeyError) as exc:
+        with open(path, "rb") as handle:
+            if handle.read(4) != _ZIP_MAGIC or not zipfile.is_zipfile(handle):  # numpy would try it as a pickle
+                raise InputError(f"{path}: not an .npz file (not a zip archive of .npy arrays)")
+            handle.seek(0)
+            with np.load(handle, allow_pickle=False) as archive:
+                unpacked = sum(info.file_size for info in archive.zip.infolist())  # before inflating anything
+                Need(BASELINE + unpacked, f"{len(archive.files)} arrays of {unpacked:,} bytes", "use a smaller network file").check(str(path))
+                return {key: archive[key] for key in archive.files}
+    except InputError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, KeyError, RuntimeError) as exc:
+        # RuntimeError (NotImplementedError too): zipfile's encrypted members, unsupported versions and features
         raise InputError(f"{path}: not a readable .npz file ({type(exc).__name__}: {exc})") from None
 
 
@@ -139,7 +150,9 @@ def _from_chain(path: Path, arrays: dict[str, np.ndarray], seed: int, weight_bit
             raise InputError(f"{path}: the first layer {first.name} is a convolution; add an `input` array (channels, height, width)")
         x = np.maximum(synthetic.stream(seed, "input", path.name).standard_normal(first.cols), 0).astype(np.float32)
     _check_input(first, x)
-    return Network(name=path.stem, ops=tuple(ops), input=x.astype(np.float32), source=str(path))
+    with np.errstate(over="ignore"):  # values beyond float32 become inf, which Network refuses
+        x = x.astype(np.float32)
+    return Network(name=path.stem, ops=tuple(ops), input=x, source=str(path))
 
 
 def _check_input(first: Layer, x: np.ndarray) -> None:
@@ -155,11 +168,18 @@ def _check_input(first: Layer, x: np.ndarray) -> None:
 def _from_graph(path: Path, arrays: dict[str, np.ndarray]) -> Network:
     try:
         graph = json.loads(str(arrays[GRAPH]))
-        if graph["format"] != _FORMAT or not isinstance(graph["ops"], list):
+        if not isinstance(graph, dict) or graph.get("format") != _FORMAT or not isinstance(graph.get("ops"), list):
             raise InputError(f"{path}: the graph array is not an {_FORMAT} graph")
+        if not all(isinstance(name, str) for name in graph["extra_inputs"]):
+            raise InputError(f"{path}: extra_inputs must be a list of tensor names")
+        records = [_checked(record, index) for index, record in enumerate(graph["ops"])]
+        shapes = [record["shape"] for record in records if record["op"] == "Layer"]
+        if not shapes:
+            raise InputError(f"{path}: the graph has no Layer op")
+        dense_need([LayerSize(record["name"], s[0], math.prod(s[1:]), 0, 0) for record, s in zip(records, shapes)]).check(str(path))
         return Network(
             name=str(graph["name"]),
-            ops=tuple(_op(record, arrays) for record in graph["ops"]),
+            ops=tuple(_op(record, arrays) for record in records),
             input=arrays[INPUT],
             extra_inputs={name: arrays[name] for name in graph["extra_inputs"]},
             source=str(graph["source"]),
@@ -170,16 +190,48 @@ def _from_graph(path: Path, arrays: dict[str, np.ndarray]) -> Network:
         raise InputError(f"{path}: malformed network graph ({type(exc).__name__}: {exc})") from None
 
 
+_JSON_TYPES = {"str": str, "int": int, "bool": bool}
+
+
+def _checked(record: Any, index: int) -> dict[str, Any]:
+    """A graph op record whose fields have the JSON types of its dataclass (and, for a Layer, a valid shape)."""
+    if not isinstance(record, dict) or record.get("op") not in _OPS:
+        raise InputError(f"graph op #{index + 1}: expected an object whose op is one of {', '.join(_OPS)}")
+    kind = _OPS[record["op"]]
+    types = {f.name: f.type for f in fields(kind) if f.name not in _ARRAY_FIELDS}
+    types.update({"op": "str", "shape": "shape"} if kind is Layer else {"op": "str"})
+    for key, value in record.items():
+        want = types.get(key)
+        if want is None:
+            raise InputError(f"graph op #{index + 1}: unknown field {key!r} for a {record['op']}")
+        if not _json_fits(want, value):
+            raise InputError(f"graph op #{index + 1}: field {key} = {value!r:.60} is not a valid {want}")
+    return dict(record)
+
+
+def _json_fits(want: str, value: Any) -> bool:
+    """Whether a JSON value fits a field annotated `want` (a shape is a list of 2 or 4 positive integers)."""
+    if want == "tuple[str, ...]":
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if want == "shape":
+        return isinstance(value, list) and len(value) in (2, 4) and all(type(v) is int and v > 0 for v in value)
+    if want.startswith("Literal"):
+        return isinstance(value, str)
+    return type(value) is _JSON_TYPES.get(want)
+
+
 def _op(record: dict[str, Any], arrays: dict[str, np.ndarray]) -> Op:
     kind = _OPS[record.pop("op")]
     record["inputs"] = tuple(record["inputs"])
     if kind is not Layer:
         return kind(**record)
     name, shape = record["name"], tuple(record.pop("shape"))
-    position = np.cumsum(arrays[f"{name}.gaps"].astype(np.int64) + 1) - 1
-    values = arrays[f"{name}.codes"]
-    if position.size != values.size or (position.size and position[-1] >= np.prod(shape)):
+    gaps, values = arrays[f"{name}.gaps"], arrays[f"{name}.codes"]
+    if gaps.ndim != 1 or gaps.dtype.kind not in "ui" or (gaps.size and int(gaps.min()) < 0) or values.ndim != 1:
+        raise InputError(f"layer {name}: gaps and codes must be vectors, the gaps non-negative integers")
+    position = np.cumsum(gaps.astype(np.int64) + 1) - 1
+    if position.size != values.size or (position.size and position[-1] >= math.prod(shape)):
         raise InputError(f"layer {name}: {position.size} gaps and {values.size} codes do not fit shape {list(shape)}")
-    codes = np.zeros(int(np.prod(shape)), dtype=values.dtype)
+    codes = np.zeros(math.prod(shape), dtype=values.dtype)
     codes[position] = values
     return Layer(codes=codes.reshape(shape), codebook=arrays[f"{name}.codebook"], bias=_bias(arrays, name), **record)

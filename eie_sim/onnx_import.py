@@ -21,7 +21,7 @@ from .compress.prune import prune_to_density
 from .compress.share import make_layer
 from .errors import InputError
 from .graph import conv_output_size, pool_output_size
-from .network import INPUT, Concat, Flatten, Layer, Network, Op, Pool
+from .network import FLOAT32_MAX, INPUT, Concat, Flatten, Layer, Network, Op, Pool
 
 SUPPORTED_OPS = (
     "Gemm", "MatMul", "Add", "Conv", "Relu", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
@@ -60,7 +60,7 @@ class _Importer:
         onnx = _onnx()
         self.where = where
         self.helper, self.numpy_helper = onnx.helper, onnx.numpy_helper
-        self.constants = {t.name: self.numpy_helper.to_array(t) for t in graph.initializer}
+        self.constants = {t.name: self.array(t, f"initializer {t.name!r}") for t in graph.initializer}
         self.tensors: dict[str, str] = {}  # ONNX tensor -> network tensor
         self.shapes: dict[str, tuple[int, ...]] = {}  # network tensor -> ONNX shape, batch first
         self.items: list[_Dense | Op] = []
@@ -78,6 +78,13 @@ class _Importer:
                 self.constants[node.output[0]] = self.constant_value(node)
 
     # -- helpers ------------------------------------------------------------------------------------------------
+
+    def array(self, tensor: Any, owner: str) -> np.ndarray:
+        """A tensor's values; data that does not match its shape or its (unknown) type is the file's mistake."""
+        try:
+            return self.numpy_helper.to_array(tensor)
+        except (ValueError, TypeError, KeyError) as exc:  # KeyError: a data_type onnx does not know
+            raise InputError(f"{self.where}: {owner}: its data does not match its shape and type ({exc!r})") from None
 
     def error(self, node: Any, message: str) -> InputError:
         return InputError(f"{self.where}: node {node.name or '(unnamed)'} ({node.op_type}): {message}")
@@ -117,6 +124,8 @@ class _Importer:
         value = self.constants[name]
         if not (np.issubdtype(value.dtype, np.floating) or np.issubdtype(value.dtype, np.integer)):
             raise self.error(node, f"{what} has dtype {value.dtype}; numbers are expected")
+        if not np.all(np.abs(value) <= FLOAT32_MAX):  # False for NaN too
+            raise self.error(node, f"{what} holds NaN, infinite or beyond-float32 values")
         return value.astype(np.float64)
 
     def define(self, node: Any, tensor: str, shape: tuple[int, ...]) -> None:
@@ -349,7 +358,7 @@ class _Importer:
         if len(given) != 1:
             raise self.error(node, "needs exactly one of value, value_float(s), value_int(s)")
         value = attrs[given[0]]
-        return self.numpy_helper.to_array(value) if given[0] == "value" else np.asarray(value)
+        return self.array(value, f"node {node.name or '(unnamed)'} (Constant)") if given[0] == "value" else np.asarray(value)
 
     def _softmax(self, node: Any, name: str) -> None:
         self.attributes(node, {"axis": -1})

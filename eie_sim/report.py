@@ -42,13 +42,19 @@ FRAME_COLUMNS = ["name", "rows", "cols", "vectors", "weight_density", "input_den
 
 
 def _shown(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    return frame[[c for c in columns if c in frame]]
+    """The chosen columns, energies in uJ rather than pJ."""
+    frame = frame[[c for c in columns if c in frame]]
+    energy = [c for c in frame.columns if c.startswith("energy_") and c.endswith("_pj")]
+    return frame.assign(**{c[:-3] + "_uj": frame[c] / 1e6 for c in energy}).drop(columns=energy)
 
 
 def write_report(out: str | Path = "reports", jobs: int = 1, seed: int = 0, net_path: str | None = None, log: Callable[[str], None] = print) -> Path:
     """Run every study, write CSVs, plots and README.md into `out`; returns the README path."""
     out = Path(out)
     arch = ArchConfig()
+    frames = [("squeezenet", load_workload("squeezenet", seed=seed))]  # loaded first: a bad --net fails at once
+    if net_path:
+        frames.append(("compressed_SqueezeNet.net", load_workload(net_path, seed=seed)))
     sections = [
         "# eie-sim standard report",
         "",
@@ -74,9 +80,6 @@ def write_report(out: str | Path = "reports", jobs: int = 1, seed: int = 0, net_
         sections += [f"## {study.title}", "", markdown(_shown(totals, study.columns)), ""]
         sections += [f"![{p.stem}]({p.name})" for p in plot_all(frame, out, prefix=f"{study.name}_", names=study.plots)] + [""]
 
-    frames = [("squeezenet", load_workload("squeezenet", seed=seed))]
-    if net_path:
-        frames.append(("compressed_SqueezeNet.net", load_workload(net_path, seed=seed)))
     for label, network in frames:
         log(f"{label}: whole frame")
         result = simulate(network, arch)

@@ -10,8 +10,12 @@ import pandas as pd
 
 def _cell(value: object) -> str:
     if isinstance(value, (float, np.floating)):
+        if np.isnan(value):
+            return ""
         if not np.isfinite(value):
             return str(value)
+        if value.is_integer() and abs(value) < 1e15:
+            return f"{int(value):,}"
         if value != 0 and (abs(value) >= 1e7 or abs(value) < 1e-3):
             return f"{value:.3e}"
         return f"{value:,.3f}" if abs(value) < 1000 else f"{value:,.1f}"

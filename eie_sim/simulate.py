@@ -9,12 +9,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import fixedpoint, graph
+from . import fixedpoint, graph, limits
 from .arch import ArchConfig
 from .compress.encode import EncodedLayer, encode
 from .costs import layer_costs, nest_energy, total_costs
 from .engine import get_engine
 from .engine.counts import LayerCounts, LayerJob, side_by_side
+from .errors import InputError
 from .fixedplan import FixedPlan, plan, run_float
 from .memory import LayerIO, MemoryPlan, layer_io
 from .network import Layer, Network
@@ -172,7 +173,11 @@ def network_inputs(network: Network) -> dict[str, np.ndarray]:
 
 
 def prepare(network: Network, arch: ArchConfig) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], FixedPlan]:
-    """External inputs, every float32 tensor, and the fixed-point formats chosen from them."""
+    """External inputs, every float32 tensor, and the fixed-point formats chosen from them; a network without
+    weighted layers, or too large for the memory available, is refused before anything is allocated."""
+    if not network.layers:
+        raise InputError(f"network {network.name}: no fc or conv layer to simulate")
+    limits.check_run(network, arch)
     inputs = network_inputs(network)
     float_tensors = run_float(network, inputs)
     return inputs, float_tensors, plan(network, float_tensors, arch.act_bits)

@@ -22,6 +22,7 @@ from . import synthetic
 from .compress.share import share
 from .errors import InputError
 from .graph import conv_output_size, pool_output_size
+from .limits import LayerSize, dense_need
 from .network import INPUT, Concat, Flatten, Layer, Network, Op, Pool
 from .synthetic import WeightModel
 
@@ -146,7 +147,7 @@ def parse_spec(text: str, origin: str) -> Spec:
     plan, previous, seen = [], INPUT, set()
     for index, raw in enumerate(ops):
         where = f"{origin} op #{index + 1}"
-        if not isinstance(raw, dict) or raw.get("type") not in _OP_KEYS:
+        if not isinstance(raw, dict) or not isinstance(raw.get("type"), str) or raw["type"] not in _OP_KEYS:
             raise InputError(f"{where}: type must be one of {', '.join(_OP_KEYS)}, got {raw.get('type') if isinstance(raw, dict) else raw!r}")
         reader = _Reader(raw, where, _OP_KEYS[raw["type"]])
         op_name = reader.get("name", str)
@@ -159,6 +160,8 @@ def parse_spec(text: str, origin: str) -> Spec:
         shapes[op_name] = planned.output_shape
         plan.append(planned)
         previous = op_name
+    if not any(op.weight_shape for op in plan):
+        raise InputError(f"{origin}: a spec needs at least one fc or conv op")
     return Spec(
         name=name,
         kind=top.get("kind", str, ""),
@@ -247,6 +250,8 @@ def _plan_op(reader: _Reader, kind: str, previous: str, shapes: dict[str, tuple[
         if reader.get("global", bool, False):
             return PlannedOp(raw, inputs, (channels, 1, 1))
         kernel, stride, pad = reader.get("kernel", int, low=1), reader.get("stride", int, 1, 1), reader.get("pad", int, 0, 0)
+        if pad >= kernel or kernel > min(height, width) + 2 * pad:
+            raise InputError(f"{where}: kernel {kernel} with pad {pad} does not fit the {height}x{width} input (need pad < kernel)")
         return PlannedOp(raw, inputs, (channels, *(pool_output_size(s, kernel, stride, pad) for s in (height, width))))
     if kind == "concat":
         planes = [_planes(shapes[t], t, where) for t in inputs]
@@ -269,6 +274,10 @@ def build(spec: Spec, seed: int = 0, only: str | None = None) -> Network:
     its network.
     """
     plan = spec.plan if only is None else (spec.op(only),)
+    sizes = [LayerSize(op.name, op.weight_shape[0], math.prod(op.weight_shape[1:]), op.nonzeros, 0) for op in plan if op.weight_shape]
+    drawn = [spec.input] if spec.input and only is None else []
+    drawn += [op.raw["input"] for op in plan if op.own_input]
+    dense_need(sizes, sum(math.prod(table["shape"]) for table in drawn)).check(spec.origin)
     inputs: dict[str, np.ndarray] = {}
     if spec.input and only is None:
         inputs[INPUT] = _draw_input(spec.input, seed, spec.name)

@@ -12,6 +12,7 @@ import io
 import itertools
 import json
 import os
+import signal
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from functools import lru_cache
@@ -45,6 +46,7 @@ ARCH_COLUMNS = {
     "conv_mapping": "conv_mapping",
 }
 KEY = "point_key"
+NUMBER_COLUMNS = {"point", "cycles", "compute_cycles", "time_us", "load_efficiency", "nnz", "padding"}  # results need these
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,10 @@ class SweepStore:
         """Cut a partial last line left by a kill, and drop points whose "total" row never arrived."""
         if not self.path.exists() or self.path.stat().st_size == 0:
             return
-        data = self.path.read_bytes()
+        try:
+            data = self.path.read_bytes()
+        except OSError as exc:
+            raise InputError(f"{self.path}: cannot read sweep results ({exc.strerror})") from None
         whole = data[: data.rfind(b"\n") + 1]
         try:
             frame = pd.read_csv(io.BytesIO(whole)) if whole.strip() else pd.DataFrame(columns=[KEY, "name"])
@@ -140,7 +145,10 @@ class SweepStore:
         if header:
             self.columns = list(rows.columns)
         text = rows.reindex(columns=self.columns).to_csv(index=False, header=header)
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise InputError(f"{self.path}: cannot write sweep results ({exc.strerror})") from None
         try:
             os.write(fd, text.encode())
             os.fsync(fd)
@@ -151,6 +159,21 @@ class SweepStore:
         if not self.path.exists() or self.path.stat().st_size == 0:
             return pd.DataFrame()
         return pd.read_csv(self.path)
+
+
+def _worker_signals() -> None:
+    """In a local worker: Ctrl-C is the parent's to handle, and the parent stopping the pool (SIGTERM) ends it quietly."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _stop_now(pool: ProcessPoolExecutor) -> None:
+    """Cancel the points not started and end the workers at once, rather than wait for the points they are on
+    (their work is lost, as a kill would lose it: the store keeps every finished point)."""
+    workers = list(pool._processes.values())  # no public handle on the workers before Python 3.14
+    pool.shutdown(wait=False, cancel_futures=True)
+    for worker in workers:
+        worker.terminate()
 
 
 def _results(job: SweepJob, tasks: list[SweepPoint], jobs: int, scheduler: str | None) -> Iterator[pd.DataFrame]:
@@ -170,10 +193,15 @@ def _results(job: SweepJob, tasks: list[SweepPoint], jobs: int, scheduler: str |
             for future in dask_completed(futures):
                 yield future.result()
     elif jobs > 1:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+        pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_signals)
+        try:
             futures = [pool.submit(job.run, p) for p in tasks]
             for future in as_completed(futures):
                 yield future.result()
+        except BaseException:  # an error, Ctrl-C or SIGTERM, or the caller stopping early
+            _stop_now(pool)
+            raise
+        pool.shutdown()
     else:
         for point in tasks:
             yield job.run(point)
@@ -228,9 +256,15 @@ def read_results(path: str | Path) -> pd.DataFrame:
         raise InputError(f"{path}: no such results file") from None
     except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise InputError(f"{path}: cannot read sweep results ({exc})") from None
-    missing = {"point", "name", "cycles"} - set(frame.columns)
+    missing = {"name", *NUMBER_COLUMNS, *ARCH_COLUMNS.values()} - set(frame.columns)
     if missing:
         raise InputError(f"{path}: not sweep results (missing columns {', '.join(sorted(missing))})")
+    if frame["name"].isna().any():
+        raise InputError(f"{path}: not sweep results (a row has no layer name)")
+    numbers = NUMBER_COLUMNS | set(ARCH_COLUMNS.values()) - {"dram", "conv_mapping"}
+    text = [c for c in frame.columns if (c in numbers or c.endswith(("_pj", "_bytes"))) and not pd.api.types.is_numeric_dtype(frame[c])]
+    if text:
+        raise InputError(f"{path}: not sweep results (column {text[0]} holds text where numbers are expected)")
     return frame
 
 

@@ -30,6 +30,13 @@ from scipy import ndimage
 from .errors import InputError
 
 
+# Upper bounds of the weight-model parameters: a log-normal sigma above 2 concentrates the draw on so few cells
+# that a dense layer's kept connections take minutes to draw (sigma 4 never finishes); the scales keep the weights
+# and biases far inside float32 and the biases within the 64-bit accumulator.
+MODEL_LIMITS = {"row_sigma": 2.0, "channel_sigma": 2.0, "position_sigma": 2.0, "shape_slope": 100.0,
+                "magnitude_scale": 1e6, "bias_scale": 1e6}  # fmt: skip
+
+
 @dataclass(frozen=True)
 class WeightModel:
     """Parameters of the synthetic weights of one layer (log-normal sigmas of the mean-1 importance factors)."""
@@ -48,8 +55,9 @@ class WeightModel:
         if unknown:
             raise InputError(f"{origin}: unknown weight-model parameter(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
         for key, value in values.items():
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-                raise InputError(f"{origin}: weight-model parameter {key} must be a non-negative number, got {value!r}")
+            high = MODEL_LIMITS[key]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= high:
+                raise InputError(f"{origin}: weight-model parameter {key} must be a number in [0, {high:g}], got {value!r}")
         return replace(self, **{k: float(v) for k, v in values.items()})
 
 

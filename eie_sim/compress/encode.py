@@ -57,8 +57,10 @@ class EncodedLayer:
 
     @cached_property
     def slice_len(self) -> np.ndarray:
-        """(n_tiles, n_pes, cols) entries in each column slice, fillers included."""
-        return np.diff(self.ptr, axis=1).reshape(self.n_pes, self.n_tiles, self.cols).transpose(1, 0, 2)
+        """(n_tiles, n_pes, cols) entries in each column slice, fillers included: a view of a (cols, n_tiles, n_pes)
+        array, so that gathering columns copies contiguous rows."""
+        lengths = np.diff(self.ptr, axis=1).reshape(self.n_pes, self.n_tiles, self.cols)
+        return np.ascontiguousarray(lengths.transpose(2, 1, 0)).transpose(1, 2, 0)
 
     @cached_property
     def slice_start(self) -> np.ndarray:
@@ -107,6 +109,26 @@ class EncodedLayer:
     def entry_col(self) -> np.ndarray:
         """(E,) input column of each entry."""
         return self.entry_group % self.cols
+
+    @cached_property
+    def column_totals(self) -> np.ndarray:
+        """(4, cols) per input column, summed over tiles and PEs: entries, fillers, sparse-matrix words and empty
+        slices; what one broadcast of the column costs in event counters."""
+        per_slice = (self.slice_len, self.slice_fillers, self.slice_words, self.slice_len == 0)
+        return np.stack([part.sum(axis=(0, 1), dtype=np.int64) for part in per_slice])
+
+    @cached_property
+    def column_entries(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The real entries (fillers dropped) regrouped column by column, so that an input's non-zero columns are
+        read without touching the others: (cols + 1,) where each column starts, each entry's global row (both int32
+        when every row and position fits: scipy's own index type, no conversion) and its code."""
+        real = np.flatnonzero(self.codes)
+        col = self.entry_col[real].astype(np.min_scalar_type(max(self.cols - 1, 0)))  # narrow keys: a radix sort
+        real = real[np.argsort(col, kind="stable")]
+        index = np.int32 if max(self.rows, real.size) < 2**31 else np.int64
+        start = np.zeros(self.cols + 1, dtype=index)
+        np.cumsum(np.bincount(col, minlength=self.cols), out=start[1:])
+        return start, self.entry_row[real].astype(index), self.codes[real]
 
     @property
     def n_entries(self) -> int:

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..fixedpoint import frac_bits_for, to_fixed, to_float
-from ..network import Layer, Network
+from ..network import FLOAT32_MAX, Layer, Network
 
 VALUE_BITS = 16  # EIE's codebook values are 16-bit fixed point (Han et al. 2016, Section IV)
 ITERATIONS = 50
@@ -71,8 +71,8 @@ def share(weights: np.ndarray, bits: int, name: str = "weights") -> tuple[np.nda
     """(codes, codebook) of a float weight array: codes have the array's shape, codebook[0] == 0."""
     _check_bits(bits, name)
     weights = np.asarray(weights)
-    if weights.dtype.kind not in "fiu" or not np.all(np.isfinite(weights)):
-        raise InputError(f"{name}: weights must be finite numbers")
+    if weights.dtype.kind not in "fiu" or not np.all(np.abs(weights) <= FLOAT32_MAX):  # False for NaN too
+        raise InputError(f"{name}: weights must be finite numbers within float32 range")
     nonzero = weights != 0
     values = weights[nonzero]
     codes = np.zeros(weights.shape, dtype=_code_dtype(bits))

@@ -3,7 +3,8 @@
 Every (input vector, output tile) pair is an independent run starting from empty queues. Within a run, the
 broadcast/queue dynamics are a max-plus recurrence over the broadcast order. Written with running maxima
 (see `solve_schedule`), a broadcast's queue room depends only on pops `fifo_depth` broadcasts earlier, so the
-recurrence is solved one block of `fifo_depth` broadcasts at a time, for all runs and all PEs at once.
+recurrence is solved a block of broadcasts at a time, for all runs and all PEs at once: blocks of `fifo_depth`
+broadcasts in one pass, or, when the arrays are small, blocks of several depths refined to their fixed point.
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ from ..arch import ArchConfig
 from ..compress.encode import EncodedLayer
 from .counts import PIPELINE_DRAIN, LayerCounts, LayerJob, LayerRun, activation_storage_counts
 
-# Cells per chunk of work (schedule: run x broadcast x tile x PE; outputs: repeated inputs): bounds memory.
+# Cells per chunk of schedule work (run x broadcast x tile x PE): bounds memory.
 _CHUNK_ELEMENTS = 1 << 22
-# Below this many cells per block, np.maximum.accumulate's lower per-call cost beats a log-step scan.
+# Below this many cells, np.maximum.accumulate's lower per-call cost beats a log-step scan.
 _SCAN_CELLS = 1 << 13
+# Cells a block of broadcasts aims at: below it, numpy's per-call cost dominates a block's work.
+_BLOCK_CELLS = 1 << 13
 
 
 @dataclass(frozen=True)
@@ -48,9 +51,9 @@ class Schedule:
 def simulate_layer(job: LayerJob, arch: ArchConfig) -> LayerRun:
     """Run one layer on every input vector of `job` (the `fast` engine behind `get_engine`)."""
     order = broadcast_order(job.inputs != 0, job.enc.n_pes)
-    length = np.take(job.enc.slice_len, order.sent, axis=2)  # (tile, PE, sent column) entries per slice
+    length = np.take(job.enc.slice_len.transpose(2, 0, 1), order.sent, axis=0)  # (sent column, tile, PE)
     schedule = solve_schedule(order, length, arch.fifo_depth)
-    counts = layer_counts(job.enc, order, length, schedule, arch.rf_entries)
+    counts = layer_counts(job.enc, order, schedule, arch.rf_entries)
     return LayerRun(outputs=layer_outputs(job, order.sent), counts=counts)
 
 
@@ -83,23 +86,23 @@ def broadcast_order(nonzero: np.ndarray, n_pes: int) -> BroadcastOrder:
 
 
 def solve_schedule(order: BroadcastOrder, length: np.ndarray, depth: int) -> Schedule:
-    """Solve the README's tau/room/bcast/pop/finish recurrence for every run, `depth` broadcasts at a time.
+    """Solve the README's tau/room/bcast/pop/finish recurrence for every run, a block of broadcasts at a time.
 
     With g the LNZD step of each non-zero and C[k, t] the cycles PE k spends on the broadcasts before t:
       bcast[t] = g[t] + delta[t],   delta[t] = max(0, max over u <= t of room[u] - g[u])
       pop[k, t] = C[k, t] + p[k, t],   p[k, t] = max(0, max over u <= t of bcast[u] - C[k, u])
       room[t] = max over k of pop[k, t - depth]
     p[k, t] is PE k's starvation up to t, so the last p is its starved total, its last finish is p + C (all its
-    busy cycles), and the last tau is steps - 1 + the last delta. A block's rooms come from the previous block's
-    pops; inside a block both running maxima are closed forms. Runs are sorted by length (longest first), so the
-    runs still going are a prefix, and are taken in chunks to bound memory. `length` holds the entries of each
-    (tile, PE, sent column) slice.
+    busy cycles), and the last tau is steps - 1 + the last delta. Given a block's rooms, both running maxima are
+    closed forms (`_solve_chunk` says where the rooms come from). Runs are sorted by length (longest first), so
+    the runs still going are a prefix, and are taken in chunks to bound memory. `length` holds the entries of
+    each (sent column, tile, PE) slice.
     """
-    n_tiles, n_pes = length.shape[:2]
+    n_tiles, n_pes = length.shape[1:]
     most = order.slot.shape[1]
     bound = int(order.steps.max(initial=0)) + most * (int(length.max(initial=1)) + 1)  # no run lasts longer
     dtype = next(t for t in (np.int16, np.int32, np.int64) if bound <= np.iinfo(t).max)
-    work = np.maximum(length, 1).transpose(2, 0, 1).astype(dtype)  # (sent column, tile, PE): w of each slice
+    work = np.maximum(length, 1).astype(dtype)  # w of each slice
 
     cycles = n_tiles * int((order.steps[order.count == 0] + PIPELINE_DRAIN).sum())
     busy = np.zeros(n_pes, dtype=np.int64)
@@ -121,6 +124,12 @@ def _solve_chunk(order: BroadcastOrder, runs: slice, work: np.ndarray, depth: in
 
     Index t + 1 of `lag` and `starve` holds delta and p of broadcast t, and of `spent` the cycles spent on
     broadcasts 0..t; index 0 is the zero start.
+
+    Small arrays make a block of `depth` broadcasts mostly numpy call overhead, so blocks then span several
+    depths. Only the first `depth` rooms of such a block are known from the block before; the others start from
+    a lower bound (pops with no starvation beyond the block's start) and are refined by rerunning the block with
+    the rooms its own pops give. The recurrence is monotone and causal, so every pass is a lower bound, exact
+    for one more depth than the pass before, and a pass whose rooms change no delta is the solution.
     """
     count, steps, slot = order.count[runs], order.steps[runs], order.slot[runs]
     most = int(count[0])
@@ -131,18 +140,32 @@ def _solve_chunk(order: BroadcastOrder, runs: slice, work: np.ndarray, depth: in
     lead = g - spent[:, :-1]  # bcast - C when delta is 0
     starve = np.zeros_like(spent)
     lag = np.zeros((n, most + 1, n_tiles, 1), dtype=work.dtype)
-    going = np.searchsorted(-count, -np.arange(0, most, depth), side="left")
-    running_max = _log_step_max if n * depth * n_tiles * n_pes >= _SCAN_CELLS else _accumulate_max
+    span = depth * max(1, _BLOCK_CELLS // (n * depth * n_tiles * n_pes))  # broadcasts per block
+    going = np.searchsorted(-count, -np.arange(0, most, span), side="left")
+    valid = (np.arange(most) < count[:, None])[:, :, None, None]  # False on a run's padding past its count
 
-    room = np.zeros((n, depth, n_tiles, 1), dtype=work.dtype)
-    for lo, active in zip(range(0, most, depth), going):
-        hi = min(lo + depth, most)
+    room = np.zeros((n, span, n_tiles, 1), dtype=work.dtype)
+    for lo, active in zip(range(0, most, span), going):
+        hi = min(lo + span, most)
+        inner = hi - lo - depth  # broadcasts whose rooms come from this block's own pops
         delta, p = lag[:active, lo : hi + 1], starve[:active, lo : hi + 1]  # position 0: the carry from before
-        np.subtract(room[:active, : hi - lo], g[:active, lo:hi], out=delta[:, 1:])
-        running_max(delta)
-        np.add(lead[:active, lo:hi], delta[:, 1:], out=p[:, 1:])
-        running_max(p)
-        room = (p[:, 1:] + spent[:active, lo:hi]).max(axis=3, keepdims=True)
+        rooms = room[:active, : hi - lo]
+        if inner > 0:
+            np.max(spent[:active, lo : lo + inner] + p[:, :1], axis=3, keepdims=True, out=rooms[:, depth:])
+        for _ in range(0, hi - lo, depth):
+            np.subtract(rooms, g[:active, lo:hi], out=delta[:, 1:])
+            _running_max(delta)
+            np.add(lead[:active, lo:hi], delta[:, 1:], out=p[:, 1:])
+            _running_max(p)
+            pops = (p[:, 1:] + spent[:active, lo:hi]).max(axis=3, keepdims=True)
+            if inner <= 0:
+                break
+            stalls = pops[:, :inner] - g[:active, lo + depth : hi] > delta[:, depth + 1 :]
+            if not np.any(stalls & valid[:active, lo + depth : hi]):
+                break
+            rooms[:, depth:] = pops[:, :inner]
+        if hi < most:
+            room[:active, :depth] = pops[:, hi - lo - depth :]
 
     run = np.arange(n)
     run_busy = spent[run, count].astype(np.int64)
@@ -156,33 +179,27 @@ def _solve_chunk(order: BroadcastOrder, runs: slice, work: np.ndarray, depth: in
     )
 
 
-def _accumulate_max(block: np.ndarray) -> None:
-    """In place along axis 1: block[:, i] = max(block[:, :i + 1])."""
-    np.maximum.accumulate(block, axis=1, out=block)
+def _running_max(block: np.ndarray) -> None:
+    """In place along axis 1: block[:, i] = max(block[:, :i + 1]).
 
-
-def _log_step_max(block: np.ndarray) -> None:
-    """As _accumulate_max, by log2(length) whole-array maxima (numpy buffers each step's overlapping operands):
-    several times faster on large blocks, where np.maximum.accumulate runs a scalar loop along the axis."""
+    np.maximum.accumulate runs a scalar loop along the axis; on large blocks log2(length) whole-array maxima
+    (numpy buffers each step's overlapping operands) are several times faster.
+    """
+    if block.size < _SCAN_CELLS:
+        np.maximum.accumulate(block, axis=1, out=block)
+        return
     shift = 1
     while shift < block.shape[1]:
         np.maximum(block[:, shift:], block[:, :-shift], out=block[:, shift:])
         shift *= 2
 
 
-def layer_counts(
-    enc: EncodedLayer, order: BroadcastOrder, length: np.ndarray, schedule: Schedule, rf_entries: int
-) -> LayerCounts:
-    """Event counters: each sent column's slices, summed per column and weighted by how often it is broadcast.
-    `length` holds the entries of each (tile, PE, sent column) slice."""
+def layer_counts(enc: EncodedLayer, order: BroadcastOrder, schedule: Schedule, rf_entries: int) -> LayerCounts:
+    """Event counters: each sent column's per-column totals (`EncodedLayer.column_totals`), weighted by how often
+    the column is broadcast."""
     vectors = order.count.size
-
-    def per_broadcast(per_sent_slice: np.ndarray) -> int:
-        return int(order.times @ per_sent_slice.sum(axis=(0, 1), dtype=np.int64))
-
+    lookups, fillers, words, empty = (int(total) for total in enc.column_totals[:, order.sent] @ order.times)
     broadcasts = int(order.times.sum()) * enc.n_tiles
-    lookups = per_broadcast(length)
-    fillers = per_broadcast(np.take(enc.slice_fillers, order.sent, axis=2))
     storage = activation_storage_counts(enc, vectors, rf_entries, lookups)
     return LayerCounts(
         cycles=schedule.cycles,
@@ -190,11 +207,11 @@ def layer_counts(
         lnzd_rows=vectors * enc.n_tiles * -(-enc.cols // enc.n_pes),
         queue_pushes=broadcasts * enc.n_pes,
         ptr_reads=2 * broadcasts * enc.n_pes,
-        spmat_reads=per_broadcast(np.take(enc.slice_words, order.sent, axis=2)),
+        spmat_reads=words,
         codebook_lookups=lookups,
         useful_macs=lookups - fillers,
         filler_macs=fillers,
-        empty_slices=per_broadcast(length == 0),
+        empty_slices=empty,
         rf_reads=storage["rf_reads"],
         rf_writes=storage["rf_writes"],
         act_sram_reads=storage["act_sram_reads"],
@@ -207,47 +224,15 @@ def layer_counts(
 
 def layer_outputs(job: LayerJob, sent: np.ndarray) -> np.ndarray:
     """(vectors, rows) output activations from the encoded entries of the `sent` columns (those non-zero in some
-    vector): exact int64 accumulation, then finish."""
-    enc = job.enc
-    weights = broadcast_slices(enc, job.codebook_q, sent)
-    vectors = job.inputs.shape[0]
-    acc = np.empty((vectors, enc.rows), dtype=np.int64)
-    copies = enc.n_pes * enc.n_tiles
-    per_chunk = max(1, _CHUNK_ELEMENTS // max(1, copies * sent.size))
-    for lo in range(0, vectors, per_chunk):
-        x = job.inputs[lo : lo + per_chunk, sent].T.astype(np.int64)
-        acc[lo : lo + per_chunk] = (weights @ np.tile(x, (copies, 1))).T
-    return fixedpoint.finish(acc + job.bias_acc, job.shift, job.act_bits, job.relu)
+    vector): exact int64 accumulation, then finish.
 
-
-def broadcast_slices(enc: EncodedLayer, codebook_q: np.ndarray, sent: np.ndarray) -> sp.csc_matrix:
-    """The slices of the broadcast columns, one matrix column per (PE, tile, column) as the PEs store them.
-
-    Reading the entries in storage order keeps the gathers sequential; the product with the inputs repeated
-    once per (PE, tile) adds each slice into its PE's rows.
+    The entries are read column by column (`EncodedLayer.column_entries`), so each sent column is one contiguous
+    copy whatever the number of PEs and tiles, and the columns not sent are never touched; fillers add nothing and
+    are left out.
     """
-    column = (np.arange(enc.n_tiles)[:, None] * enc.cols + sent).ravel()
-    first = np.take(enc.ptr, column, axis=1)
-    length = (np.take(enc.ptr, column + 1, axis=1) - first).ravel()
-    first = (first + enc.pe_start[:-1, None]).ravel()
-    stored = length > 0
-    entry = _ranges(first[stored], length[stored])
-    weight = codebook_q.astype(np.int64)
-    weight[0] = 0  # code 0 means 0: fillers add nothing
-    index = np.int32 if entry.size < 2**31 else np.int64  # scipy's own index type: no conversion pass
-    # every index is in range; mode="clip" only skips numpy's bounds-checking pass
-    data = np.take(weight, np.take(enc.codes, entry, mode="clip"), mode="clip")
-    rows = np.take(enc.entry_row, entry, mode="clip").astype(index)
-    pointers = np.concatenate([[0], np.cumsum(length)]).astype(index)
-    return sp.csc_matrix((data, rows, pointers), shape=(enc.rows, length.size))
-
-
-def _ranges(first: np.ndarray, length: np.ndarray) -> np.ndarray:
-    """Concatenated arange(first[i], first[i] + length[i]) for positive lengths: one cumsum of unit steps."""
-    if first.size == 0:
-        return np.zeros(0, dtype=np.intp)
-    ends = np.cumsum(length)
-    jump = np.ones(int(ends[-1]), dtype=np.intp)
-    jump[0] = first[0]
-    jump[ends[:-1]] = first[1:] - first[:-1] - length[:-1] + 1
-    return np.cumsum(jump)
+    enc = job.enc
+    start, rows, codes = enc.column_entries
+    stored = sp.csc_matrix((codes, rows, start), shape=(enc.rows, enc.cols))[:, sent]
+    weights = sp.csc_matrix((np.take(job.codebook_q, stored.data), stored.indices, stored.indptr), shape=stored.shape)
+    acc = (weights @ job.inputs[:, sent].T).T
+    return fixedpoint.finish(acc + job.bias_acc, job.shift, job.act_bits, job.relu)

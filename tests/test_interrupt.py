@@ -1,0 +1,115 @@
+"""Ctrl-C and SIGTERM: the command stops cleanly (one line, exit 128 + signal), leaving no partial output file."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from eie_sim import io as eie_io
+
+
+def _start(*argv: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "eie_sim", *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+
+
+def _handles_sigterm(pid: int) -> bool:
+    """Whether the process catches SIGTERM yet, i.e. eie_sim.cli.main is running (SigCgt in /proc/PID/status)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigCgt:"):
+            return bool(int(line.split()[1], 16) >> (signal.SIGTERM - 1) & 1)
+    return False
+
+
+def _stop(process: subprocess.Popen[str], signum: int, after: float, whole_group: bool = False) -> tuple[int, str, float]:
+    """Signal the process (or its whole group, as a terminal's Ctrl-C does) `after` seconds into main(), however
+    slow the start; (exit code, stderr, seconds it took to exit)."""
+    deadline = time.monotonic() + 60
+    while not _handles_sigterm(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(after)
+    assert process.poll() is None, "the command finished before it could be interrupted"
+    sent = time.perf_counter()
+    if whole_group:
+        os.killpg(process.pid, signum)
+    else:
+        process.send_signal(signum)
+    _, err = process.communicate(timeout=60)
+    return process.returncode, err, time.perf_counter() - sent
+
+
+def _leftovers(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir())
+
+
+@pytest.mark.parametrize("signum, whole_group", [(signal.SIGTERM, False), (signal.SIGINT, True)], ids=["SIGTERM", "Ctrl-C"])
+def test_interrupted_simulation_leaves_no_output(tmp_path, signum, whole_group):
+    out = tmp_path / "x.json"
+    code, err, seconds = _stop(_start("simulate", "vgg16", "--format", "json", "--out", str(out)), signum, 2.0, whole_group)
+    assert code == 128 + signum
+    assert err.strip() == f"eie-sim: interrupted by {signal.Signals(signum).name}"
+    assert _leftovers(tmp_path) == []  # neither x.json nor a .x.json.*.part temporary
+    assert seconds < 10
+
+
+def test_interrupted_parallel_sweep_stops_its_workers(tmp_path):
+    """SIGTERM to the parent of a --jobs 2 sweep: the workers are stopped at once, quietly, and the store stays readable."""
+    out = tmp_path / "sweep.csv"
+    process = _start("sweep", "vgg-6", "--pes", "1,2,4,8,16,32", "--jobs", "2", "--out", str(out))
+    deadline = time.monotonic() + 60
+    while len(_processes_writing(out)) < 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(_processes_writing(out)) == 3  # the parent and its two workers, busy with the first points
+    code, err, seconds = _stop(process, signal.SIGTERM, 0.5)
+    assert code == 128 + signal.SIGTERM and err.strip() == "eie-sim: interrupted by SIGTERM"
+    assert seconds < 5
+    time.sleep(0.5)
+    assert _processes_writing(out) == [], "sweep workers outlived their parent"
+    assert set(_leftovers(tmp_path)) <= {"sweep.csv"}
+
+
+def _processes_writing(out: Path) -> list[str]:
+    """Processes whose command line names `out` (forked workers share their parent's)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and str(out).encode() in (proc / "cmdline").read_bytes():
+                found.append(proc.name)
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_interruption_inside_write_atomic_keeps_the_old_file_or_none(tmp_path, monkeypatch, existing):
+    target = tmp_path / "out.csv"
+    if existing:
+        target.write_text("old contents\n")
+
+    def interrupted(fd: int) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(eie_io.os, "fsync", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        eie_io.write_atomic(target, "new contents\n" * 1000)
+    assert _leftovers(tmp_path) == (["out.csv"] if existing else [])
+    if existing:
+        assert target.read_text() == "old contents\n"
+
+
+def test_write_atomic_writes_devices_in_place_and_follows_links(tmp_path):
+    eie_io.write_atomic("/dev/null", "discarded")
+    assert Path("/dev/null").is_char_device()
+    real = tmp_path / "real.txt"
+    real.write_text("old")
+    link = tmp_path / "link.txt"
+    link.symlink_to(real)
+    eie_io.write_atomic(link, "new")
+    assert link.is_symlink() and real.read_text() == "new"

@@ -1,0 +1,104 @@
+"""Memory limits: work that cannot fit is refused at once with advice; the estimates bound the real peak."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import numpy as np
+import pytest
+
+from eie_sim import ArchConfig, load_workload
+from eie_sim import limits
+from eie_sim.cli import main
+from eie_sim.errors import InputError
+
+HUGE_FC = """name = "huge"
+[input]
+shape = [2000000]
+density = 0.1
+[[op]]
+type = "fc"
+name = "wide"
+out = {out}
+density = 0.01
+bits = 4
+"""
+
+
+def refused(capsys: pytest.CaptureFixture[str], argv: list[str], *names: str) -> str:
+    start = time.perf_counter()
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert time.perf_counter() - start < 5  # refused before anything large is built
+    assert "GiB of memory" in err and "available" in err
+    for name in names:
+        assert name in err, (name, err)
+    return err
+
+
+def test_an_absurd_layer_is_refused_before_it_is_generated(capsys, tmp_path):
+    spec = tmp_path / "huge.toml"
+    spec.write_text(HUGE_FC.format(out=2_000_000))
+    refused(capsys, ["simulate", str(spec)], str(spec), "2,000,000 x 2,000,000 weights", "smaller or sparser network")
+
+
+def test_too_many_pes_are_refused_before_the_layer_is_encoded(capsys, monkeypatch, tmp_path):
+    """vgg-6 (4096 x 25088) on 4096 PEs with one-entry register files: 103M column slices, some 7 GB to simulate."""
+    arch = tmp_path / "rf1.toml"
+    arch.write_text("rf_entries = 1\n")
+    monkeypatch.setattr(limits, "available_bytes", lambda: 3 << 30)
+    for command in ("simulate", "compress"):
+        line = refused(capsys, [command, "vgg-6", "--pes", "4096", "--arch", str(arch)], "network vgg-6 on 4096 PEs")
+        assert "102,760,448 (tile, PE, column) slices" in line and "fewer PEs (--pes)" in line
+
+
+def test_a_prototxt_declaring_huge_layers_is_refused_before_decoding(capsys, tmp_path):
+    prototxt = tmp_path / "huge.prototxt"
+    prototxt.write_text(
+        'input: "data"\ninput_shape { dim: 1 dim: 3000000 }\n'
+        'layer { name: "ip" type: "InnerProduct" bottom: "data" top: "ip" inner_product_param { num_output: 3000000 } }\n'
+    )
+    (tmp_path / "huge.net").write_bytes(b"\0" * 4)
+    refused(capsys, ["simulate", str(tmp_path / "huge.net")], str(prototxt), "3,000,000 x 3,000,000")
+
+
+def test_an_npz_is_measured_before_it_is_inflated(monkeypatch, tmp_path):
+    path = tmp_path / "zeros.npz"
+    np.savez_compressed(path, **{"a.weight": np.zeros((1000, 1000))})  # 8 MB inflated, a few KB on disk
+    monkeypatch.setattr(limits, "available_bytes", lambda: limits.BASELINE + 4_000_000)
+    with pytest.raises(InputError, match=r"zeros.npz: needs about .* \(1 arrays of 8,000,128 bytes\)"):
+        load_workload(str(path))
+
+
+def test_more_pes_and_smaller_register_files_need_more_memory():
+    network = load_workload("vgg-6")
+    default = limits.run_need(network, ArchConfig()).bytes
+    assert limits.run_need(network, ArchConfig(n_pes=4096, rf_entries=1)).bytes > 4 * default
+    assert limits.run_need(network, ArchConfig(n_pes=256)).bytes > default
+    assert limits.encode_need(network, ArchConfig()).bytes < default
+
+
+def test_available_memory_is_read():
+    available = limits.available_bytes()
+    assert available is not None and available > limits.BASELINE
+
+
+@pytest.mark.parametrize(
+    "workload, arch",
+    [("alex-8", {"n_pes": 2048, "rf_entries": 1}), ("squeezenet", {})],
+    ids=["slices", "convolutions"],
+)
+def test_the_estimate_bounds_the_measured_peak(workload, arch):
+    """Peak resident memory of a real run (its own process) against the estimate, which must not be lower."""
+    code = (
+        "from pathlib import Path\n"
+        "from eie_sim import ArchConfig, load_workload, simulate\n"
+        f"simulate(load_workload({workload!r}), ArchConfig(**{arch!r}))\n"
+        "print(int(Path('/proc/self/status').read_text().split('VmHWM:')[1].split()[0]) * 1024)\n"
+    )  # VmHWM, not ru_maxrss: that one keeps the forking pytest process's peak across exec
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
+    measured = int(done.stdout.split()[-1])
+    estimate = limits.run_need(load_workload(workload), ArchConfig(**arch)).bytes
+    assert measured <= estimate, f"measured {measured / 2**20:.0f} MiB > estimated {estimate / 2**20:.0f} MiB"
