@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -58,6 +59,12 @@ def _per_layer_lines(ax: plt.Axes, frame: pd.DataFrame, x: str, y: Callable[[pd.
     ax.grid(True, which="both", linewidth=0.3, alpha=0.5)
 
 
+def _label_ticks(ax: plt.Axes, values: list) -> None:
+    """Tick exactly the swept values on a log axis, without minor-tick labels crowding them."""
+    ax.set_xticks(values, labels=[str(v) for v in values])
+    ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+
+
 def _compute_cycles(rows: pd.DataFrame) -> pd.Series:
     """The engine's cycles, without DRAM-bound time (what PE scaling changes)."""
     return rows["compute_cycles"] if "compute_cycles" in rows else rows["cycles"]
@@ -84,7 +91,7 @@ def load_efficiency_vs_fifo(frame: pd.DataFrame) -> plt.Figure | None:
     _per_layer_lines(ax, frame, "fifo_depth_entries", lambda rows: 100 * rows["load_efficiency"])
     ax.set(xscale="log", xlabel="activation queue depth (entries)", ylabel="load efficiency (%)", title="Load balance vs queue depth")
     _legend_below(fig, 5)
-    ax.set_xticks(sorted(frame["fifo_depth_entries"].unique()), labels=[str(v) for v in sorted(frame["fifo_depth_entries"].unique())])
+    _label_ticks(ax, sorted(frame["fifo_depth_entries"].unique()))
     return fig
 
 
@@ -153,8 +160,7 @@ def energy_vs_width(frame: pd.DataFrame) -> plt.Figure | None:
     _per_layer_lines(ax, frame, "spmat_width_bits", lambda rows: rows[ENERGY_TOTAL] / 1e6)
     ax.set(xscale="log", yscale="log", xlabel="sparse-matrix SRAM width (bits)", ylabel="energy per inference (uJ)", title="Energy vs SRAM width")
     _legend_below(fig, 5)
-    widths = sorted(frame["spmat_width_bits"].unique())
-    ax.set_xticks(widths, labels=[str(w) for w in widths])
+    _label_ticks(ax, sorted(frame["spmat_width_bits"].unique()))
     return fig
 
 
