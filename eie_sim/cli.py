@@ -67,6 +67,13 @@ def arch_from_args(args: argparse.Namespace) -> ArchConfig:
     return make_arch(**overrides)
 
 
+def add_workload_options(parser: argparse.ArgumentParser) -> None:
+    """The WORKLOAD argument, the architecture flags and the seed, as `compress` and `simulate` take them."""
+    parser.add_argument("workload", metavar="WORKLOAD", help="built-in name (see `eie-sim workloads`) or a .toml/.npz/.onnx/.net file")
+    add_arch_options(parser)
+    parser.add_argument("--seed", type=NON_NEGATIVE, default=0, help="seed for synthetic weights and inputs (default 0)")
+
+
 def add_output_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=("table", "json", "csv"), default="table", help="output format (default table)")
     parser.add_argument("--out", metavar="FILE", help="write the output to FILE instead of standard output")
@@ -112,9 +119,7 @@ def _cmd_workloads(sub: Any) -> None:
 
 def _cmd_compress(sub: Any) -> None:
     parser = sub.add_parser("compress", help="EIE-format footprint per layer and PE, and the Deep Compression stored size")
-    parser.add_argument("workload", metavar="WORKLOAD", help="built-in name (see `eie-sim workloads`) or a .toml/.npz/.onnx/.net file")
-    add_arch_options(parser)
-    parser.add_argument("--seed", type=NON_NEGATIVE, default=0, help="seed for synthetic weights and inputs (default 0)")
+    add_workload_options(parser)
     parser.add_argument("--save", metavar="MODEL.npz", help="also write the compressed network to MODEL.npz")
     add_output_options(parser)
 
@@ -137,10 +142,8 @@ def _cmd_compress(sub: Any) -> None:
 
 def _cmd_simulate(sub: Any) -> None:
     parser = sub.add_parser("simulate", help="simulate a workload on EIE and print per-layer results and totals")
-    parser.add_argument("workload", metavar="WORKLOAD", help="built-in name (see `eie-sim workloads`) or a .toml/.npz/.onnx/.net file")
-    add_arch_options(parser)
+    add_workload_options(parser)
     parser.add_argument("--engine", choices=("fast", "simpy"), default="fast", help="simulation engine (default fast)")
-    parser.add_argument("--seed", type=NON_NEGATIVE, default=0, help="seed for synthetic weights and inputs (default 0)")
     add_image_option(parser)
     add_output_options(parser)
 

@@ -5,8 +5,8 @@ EIE format (Han et al., ISCA 2016, Section III-B and IV; eie_sim.compress.encode
 word, a layer starting on a fresh word; each (PE, output tile) is a CSC matrix with `cols + 1` pointers of
 `ptr_bits` in the pointer SRAM. The network fits on chip when its largest PE's layers together fit both SRAMs
 (`spmat_kb`, `ptr_kb` per PE). Separately, a pointer addresses at most 2**ptr_bits entries: with the published
-16-bit pointers that is 64K entries, while the 128 KB SRAM holds 128K 8-bit entries (DESIGN.md lists this
-inconsistency); the check is reported per layer (pointers relative to the layer's first entry) and for the whole
+16-bit pointers that is 64K entries, while the 128 KB SRAM holds 128K 8-bit entries (the EIE paper gives both:
+an inconsistency); the check is reported per layer (pointers relative to the layer's first entry) and for the whole
 network (absolute pointers), and does not enter the fits-on-chip verdict.
 
 Deep Compression file (eie_sim.compress.huffman.stored_size): header, codes, relative indices, codebooks and

@@ -1,4 +1,4 @@
-"""A simulation Result as text: the terminal table, JSON (DESIGN.md's keys) or CSV (layers plus a total row)."""
+"""A simulation Result as text: the terminal table, JSON (the documented keys) or CSV (layers plus a total row)."""
 
 from __future__ import annotations
 

@@ -42,7 +42,7 @@ def test_fitted_overheads_are_physical(counts: list[LayerCounts]) -> None:
 
 
 def test_per_action_energies_are_plausible_at_45nm() -> None:
-    """Against DESIGN.md's 45 nm figures: 16-bit multiply below a 32-bit one (3.1 pJ), SRAM reads between 1 and
+    """Against the 45 nm figures (Horowitz, EIE Table I): 16-bit multiply below a 32-bit one (3.1 pJ), SRAM reads between 1 and
     50 pJ, a DRAM bit (LPDDR4) costing more than 20 SRAM bits."""
     model = energy_model(ArchConfig())
     assert 0.3 < model.arithmetic.entry_pj < 3.1 + 0.1

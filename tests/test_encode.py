@@ -68,7 +68,7 @@ def test_round_trip_and_fillers(codes: np.ndarray, arch: ArchConfig) -> None:
 
 
 def test_paper_example() -> None:
-    """DESIGN.md / EIE Section III-B: column [0,0,1,2, 18 zeros, 3] -> v=[1,2,0,3], z=[2,0,15,2]."""
+    """EIE Section III-B: column [0,0,1,2, 18 zeros, 3] -> v=[1,2,0,3], z=[2,0,15,2]."""
     column = np.array([0, 0, 1, 2] + [0] * 18 + [3], dtype=np.uint8)
     enc = encode(_layer(column[:, None]), ArchConfig(n_pes=1))
     np.testing.assert_array_equal(enc.codes, [1, 2, 0, 3])

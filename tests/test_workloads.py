@@ -93,7 +93,7 @@ def test_row_and_column_nonuniformity_well_above_uniform(name: str, layer: str) 
 
 
 def test_squeezenet_conv10_matches_the_real_layer() -> None:
-    """DESIGN.md: real conv10 has non-zeros per row std 23.9, per column 36.6; busiest of 64 PEs 1.135x the mean."""
+    """The real conv10 has non-zeros per row std 23.9, per column 36.6; busiest of 64 PEs 1.135x the mean."""
     mask = loaded("squeezenet").layer("conv10").matrix_codes != 0
     assert mask.sum(axis=1).std() == pytest.approx(23.9, rel=0.1)
     assert mask.sum(axis=0).std() == pytest.approx(36.6, rel=0.1)
