@@ -182,3 +182,17 @@ def write_image(directory: Path, suffix: str = ".png") -> Path:
     path = directory / f"photo{suffix}"
     Image.fromarray(pixels).save(path)
     return path
+
+
+def write_model_files(directory: Path) -> dict[str, Path]:
+    """One valid file of every model kind a workload can come from, by kind."""
+    net, prototxt = write_net(directory)
+    return {
+        "spec": write_spec(directory),
+        "arch": write_arch(directory),
+        "plain": write_plain_npz(directory),
+        "graph": write_graph_npz(directory),
+        "onnx": write_onnx(directory),
+        "net": net,
+        "prototxt": prototxt,
+    }

@@ -42,15 +42,8 @@ def test_unknown_workload(capsys):
 
 @pytest.fixture
 def files(tmp_path: Path) -> dict[str, Path]:
-    net, prototxt = sample_files.write_net(tmp_path)
     return {
-        "spec": sample_files.write_spec(tmp_path),
-        "arch": sample_files.write_arch(tmp_path),
-        "plain": sample_files.write_plain_npz(tmp_path),
-        "graph": sample_files.write_graph_npz(tmp_path),
-        "onnx": sample_files.write_onnx(tmp_path),
-        "net": net,
-        "prototxt": prototxt,
+        **sample_files.write_model_files(tmp_path),
         "image": sample_files.write_image(tmp_path),
         "imagenet": sample_files.write_image_npz(tmp_path),
     }

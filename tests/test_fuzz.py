@@ -42,15 +42,8 @@ def fuzz(examples: int) -> Callable[[Any], Any]:
 def originals(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """One valid file of every kind, never modified; each example writes its damaged copy beside them."""
     directory = tmp_path_factory.mktemp("originals")
-    net, prototxt = sample_files.write_net(directory)
     return {
-        "spec": sample_files.write_spec(directory),
-        "arch": sample_files.write_arch(directory),
-        "plain": sample_files.write_plain_npz(directory),
-        "graph": sample_files.write_graph_npz(directory),
-        "onnx": sample_files.write_onnx(directory),
-        "net": net,
-        "prototxt": prototxt,
+        **sample_files.write_model_files(directory),
         "png": sample_files.write_image(directory, ".png"),
         "jpg": sample_files.write_image(directory, ".jpg"),
     }
