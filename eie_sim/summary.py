@@ -30,7 +30,7 @@ TABLE_COLUMNS = {
 TOTAL_LINES = {
     "cycles": ("cycles", "{:,.0f}"),
     "time_us": ("time", "{:,.2f} us"),
-    "inferences_per_s": ("inferences per second", "{:,.1f} /s"),
+    "inferences_per_s": ("inferences (frames) per s", "{:,.1f} /s"),
     "useful_gop_per_s": ("useful throughput", "{:,.2f} GOP/s"),
     "dense_gop_per_s": ("dense-equivalent throughput", "{:,.2f} GOP/s"),
     "load_efficiency": ("load efficiency", "{:.1%}"),
