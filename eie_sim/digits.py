@@ -26,6 +26,7 @@ from .mlp import MLP, TrainConfig, init_mlp, train, train_centroids
 from .network import Layer, Network, fc_chain
 from .report_format import table, to_jsonable
 from .simulate import Result, simulate
+from .optional import require
 
 SIZES = (64, 300, 100, 10)
 LAYER_NAMES = ("fc1", "fc2", "fc3")
@@ -56,11 +57,7 @@ class DigitsData:
 
 def load_digits_data() -> DigitsData:
     """scikit-learn's digits (bundled with it, read offline), split by a fixed permutation."""
-    try:
-        from sklearn.datasets import load_digits
-    except ImportError:
-        raise InputError("the digits example needs scikit-learn: pip install 'eie-sim[digits]'") from None
-    digits = load_digits()
+    digits = require("sklearn.datasets", "the digits example", "digits").load_digits()
     x, y = digits.data / PIXEL_MAX, digits.target.astype(np.int64)
     order = np.random.default_rng(SPLIT_SEED).permutation(len(y))
     test, training = order[:TEST_IMAGES], order[TEST_IMAGES:]

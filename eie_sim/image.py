@@ -15,21 +15,15 @@ from typing import Any
 import numpy as np
 
 from .errors import InputError
+from .optional import require
 
 RESIZE = 256
 CROP = 227
 MEAN_BGR = np.array([104.0, 117.0, 123.0], dtype=np.float32)
 SAMPLES = ("china.jpg", "flower.jpg")  # scikit-learn's bundled photos, usable offline
 
-_EXTRA = "pip install 'eie-sim[images]'"
-
-
 def _pillow() -> Any:
-    try:
-        from PIL import Image
-    except ImportError:
-        raise InputError(f"reading images needs Pillow: {_EXTRA}") from None
-    return Image
+    return require("PIL.Image", "reading images", "images")
 
 
 def _open(path_or_sample: str) -> Any:
@@ -45,11 +39,8 @@ def _open(path_or_sample: str) -> Any:
         except (OSError, ValueError, SyntaxError, image_module.DecompressionBombError, image_module.DecompressionBombWarning) as exc:
             raise InputError(f"{path}: cannot read as an image ({exc})") from None
     if path_or_sample in SAMPLES:
-        try:
-            from sklearn.datasets import load_sample_image
-        except ImportError:
-            raise InputError(f"the sample photo {path_or_sample} comes with scikit-learn: {_EXTRA}") from None
-        return image_module.fromarray(load_sample_image(path_or_sample))
+        datasets = require("sklearn.datasets", f"the sample photo {path_or_sample}", "images")
+        return image_module.fromarray(datasets.load_sample_image(path_or_sample))
     if path.exists():
         raise InputError(f"{path}: not a file")
     raise InputError(f"{path}: no such image file (sample photos: {', '.join(SAMPLES)})")

@@ -22,20 +22,14 @@ from .compress.share import make_layer
 from .errors import InputError
 from .graph import conv_output_size, pool_output_size
 from .network import FLOAT32_MAX, INPUT, Concat, Flatten, Layer, Network, Op, Pool
+from .optional import require
 
 SUPPORTED_OPS = (
     "Gemm", "MatMul", "Add", "Conv", "Relu", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
     "Concat", "Flatten", "Reshape", "Dropout", "Identity", "Constant", "Softmax",
 )  # fmt: skip
-_EXTRA = "pip install 'eie-sim[onnx]'"
-
-
 def _onnx() -> Any:
-    try:
-        import onnx
-    except ImportError:
-        raise InputError(f"reading .onnx models needs the onnx package: {_EXTRA}") from None
-    return onnx
+    return require("onnx", "reading .onnx models", "onnx")
 
 
 @dataclass

@@ -26,6 +26,7 @@ from .errors import InputError
 from .io import write_atomic
 from .network import Network
 from .progress import progress_bar
+from .optional import require
 
 # ArchConfig field -> sweep column, with its unit
 ARCH_COLUMNS = {
@@ -179,18 +180,14 @@ def _stop_now(pool: ProcessPoolExecutor) -> None:
 def _results(job: SweepJob, tasks: list[SweepPoint], jobs: int, scheduler: str | None) -> Iterator[pd.DataFrame]:
     """Each point's rows as soon as it is done, from the chosen executor."""
     if scheduler:
+        distributed = require("dask.distributed", "--scheduler", "dask")
         try:
-            from dask.distributed import Client
-            from dask.distributed import as_completed as dask_completed
-        except ImportError:
-            raise InputError("--scheduler needs Dask: pip install 'eie-sim[dask]'") from None
-        try:
-            client = Client(scheduler, timeout="10s")
+            client = distributed.Client(scheduler, timeout="10s")
         except (OSError, TimeoutError) as exc:
             raise InputError(f"--scheduler: cannot reach the Dask scheduler at {scheduler} ({exc})") from None
         with client:
             futures = [client.submit(job.run, p, pure=False) for p in tasks]
-            for future in dask_completed(futures):
+            for future in distributed.as_completed(futures):
                 yield future.result()
     elif jobs > 1:
         pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_signals)
@@ -287,10 +284,7 @@ def _in_order(frame: pd.DataFrame, points: Iterable[SweepPoint]) -> pd.DataFrame
 
 
 def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
-        raise InputError("--out *.parquet needs pyarrow: pip install 'eie-sim[parquet]'") from None
+    require("pyarrow", "--out *.parquet", "parquet")
     buffer = io.BytesIO()
     frame.to_parquet(buffer, index=False)
     write_atomic(path, buffer.getvalue())

@@ -95,16 +95,21 @@ def test_damaged_workload_files(originals, kind, data):
     clean_or_correct(lambda: load_workload(str(path)))
 
 
-@fuzz(80)
-@given(data=st.data())
-def test_damaged_architecture_file(originals, data):
-    path = _damaged_copy(originals, "arch", data.draw(damaged(originals["arch"].read_bytes())))
+def simulate_with_arch_file(originals: dict[str, Path], path: Path) -> None:
+    """An architecture file is either refused cleanly or simulates the sample spec correctly."""
     try:
         arch = arch_from_toml(path)
     except InputError:
         return
     spec = str(originals["spec"])
     clean_or_correct(lambda: load_workload(spec), arch)
+
+
+@fuzz(80)
+@given(data=st.data())
+def test_damaged_architecture_file(originals, data):
+    path = _damaged_copy(originals, "arch", data.draw(damaged(originals["arch"].read_bytes())))
+    simulate_with_arch_file(originals, path)
 
 
 @pytest.mark.parametrize("part", ["net", "prototxt"])
@@ -178,12 +183,7 @@ ARCH_FILE = "\n".join(f"{f.name} = {json.dumps(getattr(ArchConfig(), f.name))}" 
 def test_odd_values_in_an_architecture_file(originals, data):
     path = originals["arch"].with_name("edited_arch.toml")
     path.write_text(data.draw(edited_toml(ARCH_FILE)))
-    try:
-        arch = arch_from_toml(path)
-    except InputError:
-        return
-    spec = str(originals["spec"])
-    clean_or_correct(lambda: load_workload(spec), arch)
+    simulate_with_arch_file(originals, path)
 
 
 arrays = hnp.arrays(

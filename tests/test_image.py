@@ -78,5 +78,5 @@ def test_missing_pillow_says_how_to_install(monkeypatch):
 def test_missing_scikit_learn_says_how_to_install(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(InputError, match=r"china.jpg comes with scikit-learn: pip install 'eie-sim\[images\]'"):
+    with pytest.raises(InputError, match=r"the sample photo china.jpg needs scikit-learn: pip install 'eie-sim\[images\]'"):
         load_image("china.jpg")
