@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError
+from eie_sim.errors import InputError
 
 DRAM_TYPES = ("LPDDR4", "DDR3", "GDDR5", "HBM2")
 CONV_MAPPINGS = ("channels", "positions")
@@ -60,7 +60,7 @@ class ArchConfig:
             nodes += level
         return max(nodes, 1)
 
-    def replace(self, **changes: Any) -> "ArchConfig":
+    def replace(self, **changes: Any) -> ArchConfig:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
@@ -94,13 +94,19 @@ def validate(arch: ArchConfig) -> None:
                 raise InputError(f"{f.name}: unknown value {value!r}; choose one of {', '.join(_CHOICES[f.name])}")
             continue
         want_int = f.type in ("int", int)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or (want_int and not float(value).is_integer()):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or (want_int and not float(value).is_integer())
+        ):
             raise InputError(f"{f.name}: expected {'an integer' if want_int else 'a number'}, got {value!r}")
         low, high = _LIMITS[f.name]
         if not low <= value <= high:
             raise InputError(f"{f.name}: {value} is out of range [{low:g}, {high:g}]")
     if arch.spmat_kb * 8192 < arch.spmat_width:
-        raise InputError(f"spmat_kb: {arch.spmat_kb:g} KiB cannot hold one {arch.spmat_width}-bit word of the sparse-matrix SRAM")
+        raise InputError(
+            f"spmat_kb: {arch.spmat_kb:g} KiB cannot hold one {arch.spmat_width}-bit word of the sparse-matrix SRAM"
+        )
     if arch.ptr_kb * 8192 < 2 * arch.ptr_bits:
         raise InputError(f"ptr_kb: {arch.ptr_kb:g} KiB cannot hold one column's two {arch.ptr_bits}-bit pointers")
     if arch.spmat_width < arch.entry_bits:
@@ -125,7 +131,9 @@ def arch_from_toml(path: str | Path, **overrides: Any) -> ArchConfig:
     known = {f.name for f in fields(ArchConfig)}
     unknown = sorted(set(data) - known)
     if unknown:
-        raise InputError(f"{path}: unknown architecture field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        raise InputError(
+            f"{path}: unknown architecture field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        )
     return make_arch(**{**data, **overrides})
 
 

@@ -15,9 +15,9 @@
 import numpy as np
 
 from eie_sim.arch import ArchConfig
-from eie_sim.digits import render, run_digits
-from eie_sim.reference import reference_tensors
-from eie_sim.simulate import network_inputs
+from eie_sim.examples.digits import render, run_digits
+from eie_sim.model.reference import reference_tensors
+from eie_sim.studies.simulate import network_inputs
 
 run = run_digits(density=0.08, arch=ArchConfig(n_pes=64, weight_bits=4), seed=0)
 print(render(run, "table"))
@@ -25,10 +25,14 @@ print(render(run, "table"))
 # The network is an ordinary eie_sim Network: its input is the test set, one row (64 pixels) per image.
 network, result = run.network, run.result
 for layer in network.layers:
-    print(f"{layer.name}: {layer.rows} x {layer.cols}, {layer.nnz:,} non-zeros ({layer.density:.1%}), {len(layer.codebook)}-entry codebook")
+    print(
+        f"{layer.name}: {layer.rows} x {layer.cols}, {layer.nnz:,} non-zeros ({layer.density:.1%}), {len(layer.codebook)}-entry codebook"
+    )
 
 # Per-layer EIE results: cycles for the whole batch, load balance across PEs, input sparsity.
-print(result.layers[["name", "vectors", "cycles", "time_us", "input_density", "load_efficiency"]].to_string(index=False))
+print(
+    result.layers[["name", "vectors", "cycles", "time_us", "input_density", "load_efficiency"]].to_string(index=False)
+)
 
 # The simulator's outputs equal the numpy fixed-point reference exactly.
 reference = reference_tensors(network, result.plan, network_inputs(network))

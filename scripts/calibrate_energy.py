@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import argparse
 
-from eie_sim.calibration import TABLE_II_TOTAL_MW, calibration_frame, fitted_overheads, kind_check, paper_counts
-from eie_sim.report_format import table
+from eie_sim.costs.calibration import TABLE_II_TOTAL_MW, calibration_frame, fitted_overheads, kind_check, paper_counts
+from eie_sim.results.render import table
 
 HEADINGS = {
     "module": "module",
@@ -33,11 +33,19 @@ def main() -> None:
     counts = paper_counts(args.engine, args.seed)
     frame = calibration_frame(counts)
     total = frame["model_mw"].sum()
-    print(table(frame.rename(columns=HEADINGS), "EIE Table II vs the model: one PE of 64 at 800 MHz, nine EIE paper layers"))
-    print(f"PE total: model {total:.3f} mW, Table II {TABLE_II_TOTAL_MW:.3f} mW ({100 * (total / TABLE_II_TOTAL_MW - 1):+.1f}%)")
+    print(
+        table(
+            frame.rename(columns=HEADINGS), "EIE Table II vs the model: one PE of 64 at 800 MHz, nine EIE paper layers"
+        )
+    )
+    print(
+        f"PE total: model {total:.3f} mW, Table II {TABLE_II_TOTAL_MW:.3f} mW ({100 * (total / TABLE_II_TOTAL_MW - 1):+.1f}%)"
+    )
     print("not fitted, by kind (Table II: memory vs clock network + registers + combinational):")
     for kind, (model_mw, paper_mw) in kind_check(counts).items():
-        print(f"  {kind:<16} model {model_mw:.3f} mW, Table II {paper_mw:.3f} mW ({100 * (model_mw / paper_mw - 1):+.1f}%)")
+        print(
+            f"  {kind:<16} model {model_mw:.3f} mW, Table II {paper_mw:.3f} mW ({100 * (model_mw / paper_mw - 1):+.1f}%)"
+        )
     print("\nfitted [overhead] entries for eie_sim/data/energy_45nm.toml (pJ per PE per cycle):")
     for module, pj in fitted_overheads(counts).items():
         print(f"{module}_pj_per_cycle = {pj:.4f}")

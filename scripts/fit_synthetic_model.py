@@ -11,8 +11,8 @@ import sys
 
 import numpy as np
 
-from eie_sim.caffe import load_caffe_net
-from eie_sim.synthetic import WeightModel, kept_cells
+from eie_sim.formats.caffe import load_caffe_net
+from eie_sim.formats.synthetic import WeightModel, kept_cells
 
 
 def sparsity_mask(rng, rows, channels, area, d, model):
@@ -37,13 +37,25 @@ def fit(real_mask, channels, area, seeds=8, rounds=12):
     d = real_mask.mean()
     target = stats(real_mask, channels, area)
     # uniform reference: same generator, all sigmas 0
-    uni = np.mean([stats(sparsity_mask(np.random.default_rng(s), R, channels, area, d, WeightModel()), channels, area) for s in range(seeds)], 0)
+    uni = np.mean(
+        [
+            stats(sparsity_mask(np.random.default_rng(s), R, channels, area, d, WeightModel()), channels, area)
+            for s in range(seeds)
+        ],
+        0,
+    )
     sig = np.array([0.15, 0.15, 0.1 if area > 1 else 0.0])
     flat = target <= uni * 1.02  # no excess spread over uniform sparsity: that factor stays uniform
     sig[flat] = 0
     for _ in range(rounds):
         m = WeightModel(row_sigma=sig[0], channel_sigma=sig[1], position_sigma=sig[2])
-        sim = np.mean([stats(sparsity_mask(np.random.default_rng(100 + s), R, channels, area, d, m), channels, area) for s in range(seeds)], 0)
+        sim = np.mean(
+            [
+                stats(sparsity_mask(np.random.default_rng(100 + s), R, channels, area, d, m), channels, area)
+                for s in range(seeds)
+            ],
+            0,
+        )
         ratio = excess(target, uni) / excess(sim, uni)
         # rows <- row stat; channel <- channel stat; position <- column stat beyond the channel part
         sig[0] *= ratio[0]
@@ -58,7 +70,9 @@ def main(net_path: str) -> None:
     network = load_caffe_net(net_path, input=np.zeros((3, 227, 227), dtype=np.float32))
     layers = {layer.name: (layer.weights(), layer.bias) for layer in network.layers}
     rows = []
-    print(f"{'layer':20s} {'dens':>5s} | real row/ch/col std | uniform | fitted-model | row_sigma channel_sigma position_sigma")
+    print(
+        f"{'layer':20s} {'dens':>5s} | real row/ch/col std | uniform | fitted-model | row_sigma channel_sigma position_sigma"
+    )
     for name, (w, b) in layers.items():
         mask = (w != 0).reshape(w.shape[0], -1)
         if mask.mean() >= 0.9:
@@ -66,7 +80,9 @@ def main(net_path: str) -> None:
         channels, area = w.shape[1], w.shape[2] * w.shape[3]
         d, target, uni, sim, sig = fit(mask, channels, area)
         rows.append((name, area, sig))
-        print(f"{name:20s} {d:5.3f} | {_triple(target):>16s} | {_triple(uni):>14s} | {_triple(sim):>14s} | {sig[0]:.3f} {sig[1]:.3f} {sig[2]:.3f}")
+        print(
+            f"{name:20s} {d:5.3f} | {_triple(target):>16s} | {_triple(uni):>14s} | {_triple(sim):>14s} | {sig[0]:.3f} {sig[1]:.3f} {sig[2]:.3f}"
+        )
     print("median 3x3:", np.median([s for _, a, s in rows if a > 1], 0).round(3))
     xs, ks, scales = [], [], []
     for w, _ in layers.values():

@@ -6,8 +6,8 @@ import numpy as np
 
 from eie_sim.arch import ArchConfig
 from eie_sim.compress.encode import encode
-from eie_sim.engine.counts import LayerJob
-from eie_sim.network import Layer
+from eie_sim.engine.job import LayerJob
+from eie_sim.model.network import Layer
 
 
 def make_job(

@@ -10,12 +10,11 @@ from dataclasses import dataclass
 
 import numpy as np
 from hypothesis import strategies as st
+from layer_job import make_job
 
 from eie_sim.arch import ArchConfig
-from eie_sim.engine.counts import LayerJob
-from eie_sim.network import Layer
-
-from layer_job import make_job
+from eie_sim.engine.job import LayerJob
+from eie_sim.model.network import Layer
 
 
 @dataclass(frozen=True, eq=False)

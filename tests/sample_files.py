@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from eie_sim.workloads import load_workload, save_npz
+from eie_sim.formats.workloads import load_workload, save_npz
 
 DATA = Path(__file__).parents[1].parent / "shared" / "data" / "squeezenet-deep-compression"
 REAL_NET = DATA / "compressed_SqueezeNet.net"

@@ -13,7 +13,16 @@ def test_defaults_are_the_published_eie():
 
 @pytest.mark.parametrize(
     "field,value",
-    [("n_pes", 0), ("n_pes", -3), ("fifo_depth", 0), ("clock_mhz", 0.0), ("spmat_width", 4), ("weight_bits", 0), ("n_pes", 2.5), ("dram", "SDRAM")],
+    [
+        ("n_pes", 0),
+        ("n_pes", -3),
+        ("fifo_depth", 0),
+        ("clock_mhz", 0.0),
+        ("spmat_width", 4),
+        ("weight_bits", 0),
+        ("n_pes", 2.5),
+        ("dram", "SDRAM"),
+    ],
 )
 def test_impossible_values_name_the_field(field, value):
     with pytest.raises(InputError, match=field):

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from eie_sim.caffe import load_caffe_net
 from eie_sim.errors import InputError
-from eie_sim.network import INPUT, Concat, Flatten, Pool
+from eie_sim.formats.caffe import load_caffe_net
+from eie_sim.model.network import INPUT, Concat, Flatten, Pool
 
 DATA = Path(__file__).parents[1].parent / "shared" / "data" / "squeezenet-deep-compression"
 NET = DATA / "compressed_SqueezeNet.net"
@@ -176,7 +176,7 @@ def test_prototxt_found_beside_the_file(tmp_path):
 def test_input_from_sample_photos():
     pytest.importorskip("PIL")
     pytest.importorskip("sklearn")
-    from eie_sim.image import load_image
+    from eie_sim.formats.image import load_image
 
     assert np.array_equal(load_caffe_net(NET).input, load_image("china.jpg"))
     assert np.array_equal(load_caffe_net(NET, input="flower.jpg").input, load_image("flower.jpg"))

@@ -8,9 +8,16 @@ from __future__ import annotations
 import pytest
 
 from eie_sim.arch import ArchConfig
-from eie_sim.calibration import TABLE_II_MW, TABLE_II_TOTAL_MW, calibration_frame, fitted_overheads, kind_check, paper_counts
-from eie_sim.energy import energy_model
-from eie_sim.engine.counts import LayerCounts
+from eie_sim.costs.calibration import (
+    TABLE_II_MW,
+    TABLE_II_TOTAL_MW,
+    calibration_frame,
+    fitted_overheads,
+    kind_check,
+    paper_counts,
+)
+from eie_sim.costs.energy import energy_model
+from eie_sim.engine.job import LayerCounts
 
 
 @pytest.fixture(scope="module")

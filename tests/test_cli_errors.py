@@ -60,12 +60,34 @@ def _argv(kind: str, path: Path, files: dict[str, Path]) -> list[str]:
     return ["simulate", path]
 
 
-@pytest.mark.parametrize("kind, name", [("spec", "gone.toml"), ("arch", "gone.toml"), ("plain", "gone.npz"), ("onnx", "gone.onnx"), ("net", "gone.net"), ("image", "gone.png"), ("results", "gone.csv")])
+@pytest.mark.parametrize(
+    "kind, name",
+    [
+        ("spec", "gone.toml"),
+        ("arch", "gone.toml"),
+        ("plain", "gone.npz"),
+        ("onnx", "gone.onnx"),
+        ("net", "gone.net"),
+        ("image", "gone.png"),
+        ("results", "gone.csv"),
+    ],
+)
 def test_missing_file(capsys, files, tmp_path, kind, name):
     fails(capsys, _argv(kind, tmp_path / name, files), tmp_path / name)
 
 
-@pytest.mark.parametrize("kind, name", [("spec", "d.toml"), ("arch", "d.toml"), ("plain", "d.npz"), ("onnx", "d.onnx"), ("net", "d.net"), ("image", "d.png"), ("results", "d.csv")])
+@pytest.mark.parametrize(
+    "kind, name",
+    [
+        ("spec", "d.toml"),
+        ("arch", "d.toml"),
+        ("plain", "d.npz"),
+        ("onnx", "d.onnx"),
+        ("net", "d.net"),
+        ("image", "d.png"),
+        ("results", "d.csv"),
+    ],
+)
 def test_directory_instead_of_a_file(capsys, files, tmp_path, kind, name):
     (tmp_path / name).mkdir()
     fails(capsys, _argv(kind, tmp_path / name, files), tmp_path / name)
@@ -102,7 +124,11 @@ def test_corrupt_file(capsys, files, kind):
 
 @pytest.mark.parametrize(
     "text, named",
-    [("point,name,cycles\n0,total,1\n", "missing columns"), ("a,b\n1,2,3\n", "missing columns"), ("\n", "cannot read sweep results")],
+    [
+        ("point,name,cycles\n0,total,1\n", "missing columns"),
+        ("a,b\n1,2,3\n", "missing columns"),
+        ("\n", "cannot read sweep results"),
+    ],
 )
 def test_results_that_are_not_sweep_results(capsys, tmp_path, text, named):
     results = tmp_path / "results.csv"
@@ -111,7 +137,7 @@ def test_results_that_are_not_sweep_results(capsys, tmp_path, text, named):
 
 
 def test_results_with_text_in_a_number_column(capsys, tmp_path):
-    from eie_sim.sweep import sweep
+    from eie_sim.studies.sweep import sweep
 
     results = tmp_path / "results.csv"
     frame = sweep("lenet-300-100", {"n_pes": [1, 2]})
@@ -130,7 +156,9 @@ def test_real_squeezenet_truncated(capsys, tmp_path):
 
 def test_shapes_that_do_not_chain(capsys, tmp_path):
     spec = tmp_path / "chain.toml"
-    spec.write_text(sample_files.SPEC + '\n[[op]]\ntype = "conv"\nname = "c"\nout = 2\nkernel = 3\ndensity = 0.5\nbits = 4\n')
+    spec.write_text(
+        sample_files.SPEC + '\n[[op]]\ntype = "conv"\nname = "c"\nout = 2\nkernel = 3\ndensity = 0.5\nbits = 4\n'
+    )
     fails(capsys, ["simulate", spec], spec, "op 'c'", "(channels, height, width)")
     npz = tmp_path / "chain.npz"
     np.savez(npz, **{"a.weight": np.ones((3, 4)), "b.weight": np.ones((2, 5))})
@@ -218,7 +246,15 @@ def test_impossible_parameters_of_other_commands(capsys, argv, named):
     fails(capsys, argv, named)
 
 
-@pytest.mark.parametrize("line, named", [("rf_entries = 0", "rf_entries"), ("pes = 4", "pes"), ("n_pes = 2.5", "n_pes"), ('index_bits = "4"', "index_bits")])
+@pytest.mark.parametrize(
+    "line, named",
+    [
+        ("rf_entries = 0", "rf_entries"),
+        ("pes = 4", "pes"),
+        ("n_pes = 2.5", "n_pes"),
+        ('index_bits = "4"', "index_bits"),
+    ],
+)
 def test_impossible_architecture_file(capsys, files, line, named):
     files["arch"].write_text(line + "\n")
     fails(capsys, ["simulate", files["spec"], "--arch", files["arch"]], named)

@@ -13,7 +13,7 @@ import pytest
 import sample_files
 
 from eie_sim import ArchConfig, load_workload, simulate
-from eie_sim.simulate import Result
+from eie_sim.studies.simulate import Result
 
 SMALL = ArchConfig(n_pes=8, fifo_depth=2, rf_entries=16)
 
@@ -49,7 +49,9 @@ def test_both_engines_give_identical_results(workload, cnn_spec):
     """Cycles, every counter, per-PE busy/starved/idle cycles and every output, on whole networks."""
     network = load_workload(cnn_spec if workload == "cnn" else workload)
     for arch in (SMALL, ArchConfig(), ArchConfig(n_pes=12, fifo_depth=1, rf_entries=2, conv_mapping="positions")):
-        assert_same(simulate(network, arch, engine="fast"), simulate(network, arch, engine="simpy"), engines_differ=True)
+        assert_same(
+            simulate(network, arch, engine="fast"), simulate(network, arch, engine="simpy"), engines_differ=True
+        )
 
 
 def test_different_seeds_give_different_weights_and_inputs(cnn_spec):
@@ -68,7 +70,19 @@ def test_output_is_identical_across_processes(tmp_path):
     for hash_seed in ("1", "2"):
         out = tmp_path / f"run{hash_seed}.json"
         env = {**os.environ, "PYTHONHASHSEED": hash_seed}
-        command = [sys.executable, "-m", "eie_sim", "simulate", "lenet-300-100", "--seed", "3", "--format", "json", "--out", str(out)]
+        command = [
+            sys.executable,
+            "-m",
+            "eie_sim",
+            "simulate",
+            "lenet-300-100",
+            "--seed",
+            "3",
+            "--format",
+            "json",
+            "--out",
+            str(out),
+        ]
         subprocess.run(command, check=True, env=env, timeout=120)
         outputs.append(out.read_bytes())
     assert outputs[0] == outputs[1]

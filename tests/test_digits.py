@@ -6,19 +6,19 @@ import pytest
 
 pytest.importorskip("sklearn")
 
-from eie_sim import graph
 from eie_sim.arch import ArchConfig
 from eie_sim.cli import main
 from eie_sim.compress.encode import encode
 from eie_sim.compress.share import make_layer
-from eie_sim.digits import layer_densities, load_digits_data, run_digits
 from eie_sim.engine import get_engine
 from eie_sim.errors import InputError
-from eie_sim.fixedplan import float_matvec
-from eie_sim.mlp import TrainConfig, init_mlp, train, train_centroids
-from eie_sim.network import fc_chain
-from eie_sim.reference import reference_tensors
-from eie_sim.simulate import network_inputs, simulate
+from eie_sim.examples.digits import layer_densities, load_digits_data, run_digits
+from eie_sim.examples.mlp import TrainConfig, init_mlp, train, train_centroids
+from eie_sim.model import graph
+from eie_sim.model.network import fc_chain
+from eie_sim.model.number_formats import float_matvec
+from eie_sim.model.reference import reference_tensors
+from eie_sim.studies.simulate import network_inputs, simulate
 
 
 @pytest.fixture(scope="module")
@@ -104,9 +104,13 @@ def test_masked_retraining_keeps_pruned_weights_at_zero_and_survivors_trained():
 def test_centroid_fine_tuning_keeps_codes_and_the_zero_code():
     data = load_digits_data()
     mlp = init_mlp((64, 16, 10), seed=0)
-    layers = [make_layer(f"l{i}", "fc", w * (np.abs(w) > 0.1), 3, b) for i, (w, b) in enumerate(zip(mlp.weights, mlp.biases))]
+    layers = [
+        make_layer(f"l{i}", "fc", w * (np.abs(w) > 0.1), 3, b) for i, (w, b) in enumerate(zip(mlp.weights, mlp.biases))
+    ]
     codes, codebooks = [l.codes for l in layers], [l.codebook for l in layers]
-    books, tuned = train_centroids(codes, codebooks, mlp, data.x_train[:200], data.y_train[:200], TrainConfig(epochs=2), seed=0)
+    books, tuned = train_centroids(
+        codes, codebooks, mlp, data.x_train[:200], data.y_train[:200], TrainConfig(epochs=2), seed=0
+    )
     for layer, book, w in zip(layers, books, tuned.weights):
         assert book[0] == 0 and len(book) == len(layer.codebook)
         assert not np.allclose(book, layer.codebook)
@@ -129,7 +133,10 @@ def test_missing_scikit_learn_is_a_clear_error(monkeypatch):
 
 def test_cli_compress_train_digits_writes_json(tmp_path, capsys):
     out = tmp_path / "digits.json"
-    assert main(["compress-train", "digits", "--density", "0.1", "--pes", "16", "--format", "json", "--out", str(out)]) == 0
+    assert (
+        main(["compress-train", "digits", "--density", "0.1", "--pes", "16", "--format", "json", "--out", str(out)])
+        == 0
+    )
     data = json.loads(out.read_text())
     assert [row["stage"] for row in data["stages"]][0] == "float (dense)"
     per_image = {row["quantity"]: row["per_image"] for row in data["eie_per_image"]}
@@ -139,7 +146,7 @@ def test_cli_compress_train_digits_writes_json(tmp_path, capsys):
 
 
 def test_saved_digits_network_simulates_alike(digits_run, tmp_path):
-    from eie_sim.workloads import load_workload, save_npz
+    from eie_sim.formats.workloads import load_workload, save_npz
 
     path = tmp_path / "digits.npz"
     save_npz(digits_run.network, path)

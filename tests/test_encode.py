@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from eie_sim.arch import ArchConfig
 from eie_sim.compress.encode import decode, encode
-from eie_sim.network import Layer
+from eie_sim.model.network import Layer
 
 
 def _layer(codes: np.ndarray) -> Layer:

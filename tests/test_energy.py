@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from eie_sim.arch import ArchConfig
-from eie_sim.energy import (
+from eie_sim.compress.encode import encode
+from eie_sim.costs.energy import (
     COMPONENTS,
     SRAM,
     SramAccesses,
@@ -21,11 +22,10 @@ from eie_sim.energy import (
     power_mw,
     sum_energies,
 )
-from eie_sim.engine.counts import LayerCounts
+from eie_sim.engine.job import LayerCounts
 from eie_sim.errors import InputError
-from eie_sim.network import Layer, fc_chain
-from eie_sim.compress.encode import encode
-from eie_sim.simulate import simulate
+from eie_sim.model.network import Layer, fc_chain
+from eie_sim.studies.simulate import simulate
 
 TABLE_TEXT = (Path(__file__).parents[1] / "eie_sim" / "data" / "energy_45nm.toml").read_text()
 
@@ -106,8 +106,12 @@ def test_layer_energy_by_hand_and_total_is_the_sum_of_components() -> None:
         200 * model.rf.read_pj + 180 * model.rf.write_pj + 7 * model.act_sram.read_pj + 5 * model.act_sram.write_pj
     )
     bits = arch.act_bits + math.ceil(math.log2(100))
-    assert energy["lnzd_broadcast"] == pytest.approx(13 * arch.lnzd_nodes * model.central.node_pj + 10 * bits * 4 * model.central.bit_pe_pj)
-    assert energy["clock"] == pytest.approx(1000 * (4 * sum(model.overhead_pj_per_cycle.values()) + model.central.clock_pj_per_cycle))
+    assert energy["lnzd_broadcast"] == pytest.approx(
+        13 * arch.lnzd_nodes * model.central.node_pj + 10 * bits * 4 * model.central.bit_pe_pj
+    )
+    assert energy["clock"] == pytest.approx(
+        1000 * (4 * sum(model.overhead_pj_per_cycle.values()) + model.central.clock_pj_per_cycle)
+    )
     leakage_mw = 4 * sum(model.leakage_mw.values())
     assert energy["leakage"] == pytest.approx(leakage_mw * 1e-3 * (1000 / 800e6) * 1e12)
     assert energy["dram"] == pytest.approx(64 * 8 * 8.0)  # LPDDR4, 8 pJ/bit
@@ -115,7 +119,9 @@ def test_layer_energy_by_hand_and_total_is_the_sum_of_components() -> None:
 
 def test_sums_over_layers_keep_total_equal_to_components() -> None:
     rng = np.random.default_rng(1)
-    layers = [dict(zip(COMPONENTS, rng.random(len(COMPONENTS)) * 10 ** rng.integers(0, 9, len(COMPONENTS)))) for _ in range(7)]
+    layers = [
+        dict(zip(COMPONENTS, rng.random(len(COMPONENTS)) * 10 ** rng.integers(0, 9, len(COMPONENTS)))) for _ in range(7)
+    ]
     total = sum_energies(layers)
     assert total["total"] == sum(total[c] for c in COMPONENTS)
     for c in COMPONENTS:
@@ -132,7 +138,12 @@ def test_simulation_results_carry_consistent_energy_and_power() -> None:
     codebook = np.linspace(-1, 1, 16).astype(np.float32)
     codebook[0] = 0
     layers = [
-        Layer(f"fc{i}", "fc", np.where(rng.random((r, c)) < 0.2, rng.integers(1, 16, (r, c)), 0).astype(np.uint8), codebook)
+        Layer(
+            f"fc{i}",
+            "fc",
+            np.where(rng.random((r, c)) < 0.2, rng.integers(1, 16, (r, c)), 0).astype(np.uint8),
+            codebook,
+        )
         for i, (r, c) in enumerate([(96, 80), (40, 96)])
     ]
     result = simulate(fc_chain("tiny", layers, rng.random(80).astype(np.float32)), ArchConfig(n_pes=8))
@@ -153,7 +164,10 @@ def test_dram_type_changes_only_dram_energy() -> None:
     prices = {kind: energy_model(ArchConfig(dram=kind)).dram.pj_per_bit for kind in ("LPDDR4", "DDR3", "GDDR5", "HBM2")}
     assert prices == {"LPDDR4": 8.0, "DDR3": 70.0, "GDDR5": 14.0, "HBM2": 3.9}
     lp, hbm = energy_model(ArchConfig()), energy_model(ArchConfig(dram="HBM2"))
-    assert all(getattr(lp, name) == getattr(hbm, name) for name in ("spmat", "ptr_bank", "act_sram", "rf", "arithmetic", "queue"))
+    assert all(
+        getattr(lp, name) == getattr(hbm, name)
+        for name in ("spmat", "ptr_bank", "act_sram", "rf", "arithmetic", "queue")
+    )
 
 
 @pytest.mark.parametrize(("capacity", "width"), list(itertools.product([2.0, 128.0], [16, 64])))

@@ -5,12 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
+from layer_job import make_job
+from random_layers import Case, cases, random_codes, random_inputs
 
 from eie_sim.arch import ArchConfig
 from eie_sim.engine import get_engine
-
-from layer_job import make_job
-from random_layers import Case, cases, random_codes, random_inputs
 
 pytest.importorskip("eie_sim.engine.simpy_model")
 

@@ -9,16 +9,15 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from layer_job import make_job
+from random_layers import Case, cases, random_codes, random_inputs
 
-from eie_sim import fixedpoint
 from eie_sim.arch import ArchConfig
 from eie_sim.compress.encode import EncodedLayer
 from eie_sim.engine import fast, get_engine
-from eie_sim.engine.counts import PIPELINE_DRAIN, LayerCounts, activation_storage_counts
-from eie_sim.reference import reference_layer
-
-from layer_job import make_job
-from random_layers import Case, cases, random_codes, random_inputs
+from eie_sim.engine.job import PIPELINE_DRAIN, LayerCounts, activation_storage_counts
+from eie_sim.model import fixedpoint
+from eie_sim.model.reference import reference_layer
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from eie_sim import fixedpoint
+from eie_sim.model import fixedpoint
 
 
 def test_round_shift_rounds_half_up_for_both_signs():

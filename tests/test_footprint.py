@@ -9,15 +9,21 @@ import pytest
 
 from eie_sim.arch import ArchConfig
 from eie_sim.compress.encode import encode
-from eie_sim.footprint import layer_footprint, network_footprint, render_footprint
-from eie_sim.network import Layer, fc_chain
-from eie_sim.workloads import load_workload
+from eie_sim.compress.footprint import layer_footprint, network_footprint, render_footprint
+from eie_sim.formats.workloads import load_workload
+from eie_sim.model.network import Layer, fc_chain
 
 NET = Path(__file__).parents[1].parent / "shared" / "data" / "squeezenet-deep-compression" / "compressed_SqueezeNet.net"
 
 
 def _layer(codes: np.ndarray, name: str = "fc") -> Layer:
-    return Layer(name, "fc", np.asarray(codes, dtype=np.uint8), np.arange(16, dtype=np.float64), bias=np.zeros(len(codes), dtype=np.float32))
+    return Layer(
+        name,
+        "fc",
+        np.asarray(codes, dtype=np.uint8),
+        np.arange(16, dtype=np.float64),
+        bias=np.zeros(len(codes), dtype=np.float32),
+    )
 
 
 def test_layer_by_hand() -> None:
@@ -59,7 +65,11 @@ def test_pointer_range_and_capacity_checks() -> None:
     assert "Fits on chip: NO" in text and "bytes over" in text and "EXCEEDS" in text
     roomy = network_footprint(network, ArchConfig(n_pes=1, rf_entries=4096))
     assert roomy.chip["fits_on_chip"] and roomy.chip["ptr_range_ok_whole_network"]
-    assert roomy.total["spmat_max_pe_bytes"] == roomy.chip["spmat_max_pe_bytes"] == roomy.layers["spmat_max_pe_bytes"].sum()
+    assert (
+        roomy.total["spmat_max_pe_bytes"]
+        == roomy.chip["spmat_max_pe_bytes"]
+        == roomy.layers["spmat_max_pe_bytes"].sum()
+    )
     assert len(roomy.pes) == 2
 
 

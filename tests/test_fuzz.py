@@ -8,9 +8,10 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -21,13 +22,13 @@ from hypothesis.extra import numpy as hnp
 
 from eie_sim import ArchConfig, simulate
 from eie_sim.arch import arch_from_toml
-from eie_sim.caffe import load_caffe_net
 from eie_sim.cli import main
 from eie_sim.errors import InputError
-from eie_sim.network import Network
-from eie_sim.reference import reference_tensors
-from eie_sim.simulate import network_inputs
-from eie_sim.workloads import load_workload
+from eie_sim.formats.caffe import load_caffe_net
+from eie_sim.formats.workloads import load_workload
+from eie_sim.model.network import Network
+from eie_sim.model.reference import reference_tensors
+from eie_sim.studies.simulate import network_inputs
 
 pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")  # numpy warnings are bugs here, not noise
 
@@ -122,7 +123,9 @@ def test_damaged_caffe_net(originals, part, data):
     clean_or_correct(lambda: load_caffe_net(net, prototxt, input=np.ones((2, 7, 7), np.float32)))
 
 
-@pytest.mark.skipif(not sample_files.REAL_NET.is_file(), reason=f"the Deep Compression SqueezeNet release is not at {sample_files.DATA}")
+@pytest.mark.skipif(
+    not sample_files.REAL_NET.is_file(), reason=f"the Deep Compression SqueezeNet release is not at {sample_files.DATA}"
+)
 @fuzz(30)
 @given(data=st.data())
 def test_damaged_real_squeezenet(tmp_path_factory, data):
@@ -140,7 +143,7 @@ def test_damaged_real_squeezenet(tmp_path_factory, data):
 @fuzz(60)
 @given(data=st.data())
 def test_damaged_image(originals, kind, data):
-    from eie_sim.image import load_image
+    from eie_sim.formats.image import load_image
 
     path = _damaged_copy(originals, kind, data.draw(damaged(originals[kind].read_bytes())))
     try:
@@ -161,7 +164,9 @@ toml_values = st.one_of(
 def edited_toml(draw: st.DrawFn, text: str) -> str:
     """`text` with one to three `key = value` lines given odd values (names and labels are left alone)."""
     lines = text.splitlines()
-    keyed = [i for i, line in enumerate(lines) if " = " in line and line.split(" = ")[0] not in ("name", "type", "kind")]
+    keyed = [
+        i for i, line in enumerate(lines) if " = " in line and line.split(" = ")[0] not in ("name", "type", "kind")
+    ]
     for at in draw(st.lists(st.sampled_from(keyed), min_size=1, max_size=3, unique=True)):
         lines[at] = f"{lines[at].split(' = ')[0]} = {draw(toml_values)}"
     return "\n".join(lines) + "\n"
@@ -193,7 +198,11 @@ arrays = hnp.arrays(
 
 
 @fuzz(200)
-@given(contents=st.dictionaries(st.sampled_from(["a.weight", "a.bias", "b.weight", "b.bias", "input", "x"]), arrays, max_size=5))
+@given(
+    contents=st.dictionaries(
+        st.sampled_from(["a.weight", "a.bias", "b.weight", "b.bias", "input", "x"]), arrays, max_size=5
+    )
+)
 def test_odd_arrays_in_a_plain_npz(originals, contents):
     path = originals["plain"].with_name("odd.npz")
     np.savez(path, **contents)
@@ -225,7 +234,9 @@ def test_odd_graph_in_a_compressed_npz(originals, data):
 
 
 numbers = st.one_of(st.integers(-3, 10), st.sampled_from([63, 64, 255, 256, 4095, 4096, 4097, 65536, 65537, 10**12]))
-reals = st.one_of(st.sampled_from([0.0, -1.0, 1e-4, 1e-3, 0.008, 1.0, 1e5, 1e6, float("nan"), float("inf")]), st.floats(1e-3, 1e5))
+reals = st.one_of(
+    st.sampled_from([0.0, -1.0, 1e-4, 1e-3, 0.008, 1.0, 1e5, 1e6, float("nan"), float("inf")]), st.floats(1e-3, 1e5)
+)
 FLAGS = {
     "--pes": numbers, "--fifo-depth": numbers, "--spmat-width": numbers, "--weight-bits": numbers,
     "--clock-mhz": reals, "--spmat-kb": reals, "--ptr-kb": reals, "--dram-gbps": reals,

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from eie_sim import graph
-from eie_sim.network import Concat, Layer, Network, Pool
+from eie_sim.model import graph
+from eie_sim.model.network import Concat, Layer, Network, Pool
 
 
 def direct_conv(x, w, stride, pad):
@@ -59,7 +59,11 @@ def test_global_pool_and_concat():
     a = np.full((2, 3, 3), 4, dtype=np.int64)
     codes = np.ones((1, 2, 1, 1), dtype=np.uint8)
     layer = Layer("c", "conv", codes, np.array([0.0, 1.0], dtype=np.float32), inputs=("input",), relu=False)
-    net = Network("g", (layer, Concat("cat", ("input", "c")), Pool("gap", "avg", global_=True, inputs=("cat",))), input=a.astype(float))
+    net = Network(
+        "g",
+        (layer, Concat("cat", ("input", "c")), Pool("gap", "avg", global_=True, inputs=("cat",))),
+        input=a.astype(float),
+    )
 
     def matvec(layer, vectors):
         return vectors @ layer.matrix_codes.T.astype(np.int64)

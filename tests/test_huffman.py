@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from eie_sim.compress.huffman import code_lengths, huffman_bits, stored_size
-from eie_sim.network import Layer
+from eie_sim.model.network import Layer
 
 
 def test_dyadic_distribution_is_coded_at_its_entropy() -> None:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from eie_sim.errors import InputError
-from eie_sim.image import MEAN_BGR, load_image
+from eie_sim.formats.image import MEAN_BGR, load_image
 
 Image = pytest.importorskip("PIL.Image", reason="Pillow (the 'images' extra) is not installed")
 
@@ -78,5 +78,7 @@ def test_missing_pillow_says_how_to_install(monkeypatch):
 def test_missing_scikit_learn_says_how_to_install(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(InputError, match=r"the sample photo china.jpg needs scikit-learn: pip install 'eie-sim\[images\]'"):
+    with pytest.raises(
+        InputError, match=r"the sample photo china.jpg needs scikit-learn: pip install 'eie-sim\[images\]'"
+    ):
         load_image("china.jpg")

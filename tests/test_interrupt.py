@@ -11,12 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from eie_sim import io as eie_io
+from eie_sim.support import files as eie_io
 
 
 def _start(*argv: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "eie_sim", *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+        [sys.executable, "-m", "eie_sim", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
 
 
@@ -28,7 +32,9 @@ def _handles_sigterm(pid: int) -> bool:
     return False
 
 
-def _stop(process: subprocess.Popen[str], signum: int, after: float, whole_group: bool = False) -> tuple[int, str, float]:
+def _stop(
+    process: subprocess.Popen[str], signum: int, after: float, whole_group: bool = False
+) -> tuple[int, str, float]:
     """Signal the process (or its whole group, as a terminal's Ctrl-C does) `after` seconds into main(), however
     slow the start; (exit code, stderr, seconds it took to exit)."""
     deadline = time.monotonic() + 60
@@ -49,10 +55,14 @@ def _leftovers(directory: Path) -> list[str]:
     return sorted(p.name for p in directory.iterdir())
 
 
-@pytest.mark.parametrize("signum, whole_group", [(signal.SIGTERM, False), (signal.SIGINT, True)], ids=["SIGTERM", "Ctrl-C"])
+@pytest.mark.parametrize(
+    "signum, whole_group", [(signal.SIGTERM, False), (signal.SIGINT, True)], ids=["SIGTERM", "Ctrl-C"]
+)
 def test_interrupted_simulation_leaves_no_output(tmp_path, signum, whole_group):
     out = tmp_path / "x.json"
-    code, err, seconds = _stop(_start("simulate", "vgg16", "--format", "json", "--out", str(out)), signum, 2.0, whole_group)
+    code, err, seconds = _stop(
+        _start("simulate", "vgg16", "--format", "json", "--out", str(out)), signum, 2.0, whole_group
+    )
     assert code == 128 + signum
     assert err.strip() == f"eie-sim: interrupted by {signal.Signals(signum).name}"
     assert _leftovers(tmp_path) == []  # neither x.json nor a .x.json.*.part temporary

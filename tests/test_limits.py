@@ -5,13 +5,14 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+
 import numpy as np
 import pytest
 
 from eie_sim import ArchConfig, load_workload
-from eie_sim import limits
 from eie_sim.cli import main
 from eie_sim.errors import InputError
+from eie_sim.support import memory_budget as limits
 
 HUGE_FC = """name = "huge"
 [input]

@@ -9,10 +9,10 @@ import pytest
 
 from eie_sim.arch import ArchConfig
 from eie_sim.compress.encode import encode
-from eie_sim.footprint import network_footprint
-from eie_sim.memory import Footprint, activation_capacity
-from eie_sim.network import Layer, Network, fc_chain
-from eie_sim.simulate import simulate
+from eie_sim.compress.footprint import network_footprint
+from eie_sim.costs.memory import Footprint, activation_capacity
+from eie_sim.model.network import Layer, Network, fc_chain
+from eie_sim.studies.simulate import simulate
 
 ARCH = ArchConfig(n_pes=4, rf_entries=16, act_sram_kb=1.0)
 CODEBOOK = np.concatenate([[0.0], np.linspace(-1, 1, 15)]).astype(np.float32)
@@ -41,7 +41,9 @@ def test_a_network_that_fits_is_resident_and_agrees_with_the_footprint_report() 
     assert list(result.layers["placement"]) == ["resident", "resident"]
     assert result.total["dram_weight_bytes"] == 0
     assert result.total["one_time_load_dram_bytes"] == chip["spmat_total_bytes"] + chip["ptr_total_bytes"]
-    assert result.total["one_time_load_pj"] > 8 * 8.0 * result.total["one_time_load_dram_bytes"]  # DRAM plus SRAM writes
+    assert (
+        result.total["one_time_load_pj"] > 8 * 8.0 * result.total["one_time_load_dram_bytes"]
+    )  # DRAM plus SRAM writes
 
 
 def test_too_small_an_sram_reloads_every_layer_from_dram_each_inference() -> None:
@@ -122,4 +124,6 @@ def test_dense_float_baseline() -> None:
     layers = result.layers
     assert list(layers["baseline_dram_bytes"]) == [48 * 40 * 4, 24 * 48 * 4]
     assert list(layers["baseline_energy_pj"]) == pytest.approx([b * 8 * 8.0 for b in layers["baseline_dram_bytes"]])
-    assert list(layers["baseline_energy_ratio"]) == pytest.approx(list(layers["baseline_energy_pj"] / layers["energy_total_pj"]))
+    assert list(layers["baseline_energy_ratio"]) == pytest.approx(
+        list(layers["baseline_energy_pj"] / layers["energy_total_pj"])
+    )

@@ -9,10 +9,10 @@ from onnx import TensorProto, helper, numpy_helper
 from onnx.reference import ReferenceEvaluator
 
 from eie_sim.errors import InputError
-from eie_sim.network import Concat, Flatten, Pool
-from eie_sim.onnx_import import load_onnx
-from eie_sim.reference import reference_tensors
-from eie_sim.simulate import network_inputs, simulate
+from eie_sim.formats.onnx import load_onnx
+from eie_sim.model.network import Concat, Flatten, Pool
+from eie_sim.model.reference import reference_tensors
+from eie_sim.studies.simulate import network_inputs, simulate
 
 
 def grid_weights(rng, shape, scale):
@@ -89,15 +89,28 @@ def conv_model(tmp_path, rng, pool="MaxPool", flatten="Flatten"):
         helper.make_node("MaxPool", ["r1"], ["p1"], name="pool1", kernel_shape=[2, 2], strides=[2, 2])
         if pool == "MaxPool"
         else helper.make_node(
-            "AveragePool", ["r1"], ["p1"], name="pool1",
-            kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1], count_include_pad=1, ceil_mode=1,
+            "AveragePool",
+            ["r1"],
+            ["p1"],
+            name="pool1",
+            kernel_shape=[3, 3],
+            strides=[2, 2],
+            pads=[1, 1, 1, 1],
+            count_include_pad=1,
+            ceil_mode=1,
         )  # fmt: skip
     )
     flatten_nodes = (
         [helper.make_node("Flatten", ["g"], ["f"], name="flat", axis=1)]
         if flatten == "Flatten"
         else [
-            helper.make_node("Constant", [], ["shape"], name="shape", value=numpy_helper.from_array(np.array([1, -1], dtype=np.int64))),
+            helper.make_node(
+                "Constant",
+                [],
+                ["shape"],
+                name="shape",
+                value=numpy_helper.from_array(np.array([1, -1], dtype=np.int64)),
+            ),
             helper.make_node("Reshape", ["g", "shape"], ["f"], name="flat"),
         ]
     )
@@ -168,16 +181,32 @@ def test_unsupported_operator_names_the_node(tmp_path):
     "node,weight_shape,message",
     [
         (helper.make_node("Conv", ["x", "w"], ["y"], name="grouped", group=3), (3, 1, 3, 3), "group 3"),
-        (helper.make_node("Conv", ["x", "w"], ["y"], name="lopsided", pads=[0, 0, 1, 1]), (2, 3, 3, 3), "not symmetric"),
-        (helper.make_node("Conv", ["x", "w"], ["y"], name="same", auto_pad="SAME_UPPER"), (2, 3, 3, 3), "auto_pad SAME_UPPER"),
+        (
+            helper.make_node("Conv", ["x", "w"], ["y"], name="lopsided", pads=[0, 0, 1, 1]),
+            (2, 3, 3, 3),
+            "not symmetric",
+        ),
+        (
+            helper.make_node("Conv", ["x", "w"], ["y"], name="same", auto_pad="SAME_UPPER"),
+            (2, 3, 3, 3),
+            "auto_pad SAME_UPPER",
+        ),
         (helper.make_node("Conv", ["x", "w"], ["y"], name="oblong"), (2, 3, 3, 1), "not square"),
-        (helper.make_node("MaxPool", ["x"], ["y"], name="floor", kernel_shape=[3, 3], strides=[2, 2]), None, "ceil-mode"),
+        (
+            helper.make_node("MaxPool", ["x"], ["y"], name="floor", kernel_shape=[3, 3], strides=[2, 2]),
+            None,
+            "ceil-mode",
+        ),
         (
             helper.make_node("AveragePool", ["x"], ["y"], name="dilated", kernel_shape=[2, 2], dilations=[2, 2]),
             None,
             "attribute 'dilations' is not supported",
         ),
-        (helper.make_node("LpPool", ["x"], ["y"], name="lp", kernel_shape=[2, 2]), None, "operator LpPool is not supported"),
+        (
+            helper.make_node("LpPool", ["x"], ["y"], name="lp", kernel_shape=[2, 2]),
+            None,
+            "operator LpPool is not supported",
+        ),
     ],
 )
 def test_unsupported_attributes_name_the_node(tmp_path, node, weight_shape, message):
@@ -201,7 +230,10 @@ def test_relu_that_cannot_be_folded_and_softmax_in_the_middle_are_errors(tmp_pat
 
 
 def test_final_softmax_is_dropped(tmp_path):
-    nodes = [helper.make_node("Gemm", ["x", "w"], ["h"], name="fc"), helper.make_node("Softmax", ["h"], ["y"], name="soft")]
+    nodes = [
+        helper.make_node("Gemm", ["x", "w"], ["h"], name="fc"),
+        helper.make_node("Softmax", ["h"], ["y"], name="soft"),
+    ]
     path, _ = save(tmp_path, nodes, [("x", [1, 4])], [1, 3], {"w": np.arange(12).reshape(4, 3) / 10}, name="final")
     network = load_onnx(path)
     assert [op.name for op in network.ops] == ["fc"] and not network.layers[0].relu
@@ -226,7 +258,9 @@ def test_relu_after_a_shared_output_is_an_error(tmp_path):
         helper.make_node("Relu", ["h"], ["r"], name="relu"),
         helper.make_node("Gemm", ["h", "w2"], ["y"], name="fc2"),
     ]
-    path, _ = save(tmp_path, nodes, [("x", [1, 4])], [1, 2], {"w": np.ones((4, 3)), "w2": np.ones((3, 2))}, name="shared")
+    path, _ = save(
+        tmp_path, nodes, [("x", [1, 4])], [1, 2], {"w": np.ones((4, 3)), "w2": np.ones((3, 2))}, name="shared"
+    )
     with pytest.raises(InputError, match=r"node relu \(Relu\): .*nothing else reads"):
         load_onnx(path)
 

@@ -2,8 +2,8 @@ import matplotlib.image
 import pytest
 
 from eie_sim.cli import main
-from eie_sim.plots import PLOTS, plot_all
-from eie_sim.sweep import sweep
+from eie_sim.results.plots import PLOTS, plot_all
+from eie_sim.studies.sweep import sweep
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ import pytest
 
 from eie_sim.compress.share import kmeans_1d, make_layer, requantize, requantize_network, share
 from eie_sim.errors import InputError
-from eie_sim.fixedpoint import frac_bits_for, to_fixed, to_float
-from eie_sim.network import Layer, fc_chain
+from eie_sim.model.fixedpoint import frac_bits_for, to_fixed, to_float
+from eie_sim.model.network import Layer, fc_chain
 
 
 def _pruned_laplacian(shape: tuple[int, ...], density: float, seed: int = 0) -> np.ndarray:
@@ -35,7 +35,9 @@ def test_linear_initialization_keeps_rare_large_weights() -> None:
 
 def test_weighted_kmeans_equals_repeated_values() -> None:
     values, counts = np.array([0.1, 0.2, 0.5, 0.9, 1.0]), np.array([5, 1, 3, 2, 8])
-    np.testing.assert_allclose(kmeans_1d(values, counts, 2), kmeans_1d(np.repeat(values, counts), np.ones(counts.sum()), 2))
+    np.testing.assert_allclose(
+        kmeans_1d(values, counts, 2), kmeans_1d(np.repeat(values, counts), np.ones(counts.sum()), 2)
+    )
 
 
 @pytest.mark.parametrize("bits", [2, 4, 5, 8])

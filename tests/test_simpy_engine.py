@@ -6,14 +6,13 @@ import numpy as np
 import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from layer_job import make_job
 
 from eie_sim.arch import ArchConfig
 from eie_sim.compress.encode import EncodedLayer
-from eie_sim.engine.counts import LayerCounts, activation_storage_counts
+from eie_sim.engine.job import LayerCounts, activation_storage_counts
 from eie_sim.engine.simpy_model import simulate_layer
-from eie_sim.reference import reference_layer
-
-from layer_job import make_job
+from eie_sim.model.reference import reference_layer
 
 
 def spec_timing(enc: EncodedLayer, inputs: np.ndarray, depth: int) -> tuple[int, np.ndarray, np.ndarray]:

@@ -5,11 +5,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from eie_sim.reference import reference_tensors
-from eie_sim.simulate import network_inputs, simulate
-from eie_sim.workloads import load_workload
+from eie_sim.formats.workloads import load_workload
+from eie_sim.model.reference import reference_tensors
+from eie_sim.studies.simulate import network_inputs, simulate
 
-NET = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "squeezenet-deep-compression" / "compressed_SqueezeNet.net"
+NET = (
+    Path(__file__).resolve().parents[1].parent
+    / "shared"
+    / "data"
+    / "squeezenet-deep-compression"
+    / "compressed_SqueezeNet.net"
+)
 
 pytestmark = pytest.mark.skipif(not NET.exists(), reason=f"the real compressed SqueezeNet is not at {NET}")
 

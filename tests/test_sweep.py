@@ -1,4 +1,3 @@
-import os
 import signal
 import subprocess
 import sys
@@ -9,7 +8,7 @@ import pytest
 
 from eie_sim.arch import ArchConfig
 from eie_sim.errors import InputError
-from eie_sim.sweep import KEY, SweepStore, sweep, sweep_points
+from eie_sim.studies.sweep import KEY, SweepStore, sweep, sweep_points
 
 WORKLOAD = "lenet-300-100"
 AXES = {"n_pes": [1, 4, 16], "fifo_depth": [1, 8]}
@@ -78,7 +77,19 @@ def test_a_cut_off_last_line_and_an_unfinished_point_are_mended(tmp_path, refere
 
 def test_killed_sweep_leaves_a_readable_file_and_resumes(tmp_path, reference):
     out = tmp_path / "killed.csv"
-    command = [sys.executable, "-m", "eie_sim", "sweep", WORKLOAD, "--pes", "1,4,16", "--fifo-depth", "1,8", "--out", str(out)]
+    command = [
+        sys.executable,
+        "-m",
+        "eie_sim",
+        "sweep",
+        WORKLOAD,
+        "--pes",
+        "1,4,16",
+        "--fifo-depth",
+        "1,8",
+        "--out",
+        str(out),
+    ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and process.poll() is None:
@@ -118,7 +129,9 @@ def test_parquet_output(tmp_path, reference):
     returned = sweep(WORKLOAD, AXES, out=out)
     stored = pd.read_parquet(out)
     pd.testing.assert_frame_equal(stored.fillna(float("nan")), returned.fillna(float("nan")))
-    assert not (out.parent / "r.parquet.journal.csv").exists() or len(pd.read_csv(out.parent / "r.parquet.journal.csv")) == len(stored)
+    assert not (out.parent / "r.parquet.journal.csv").exists() or len(
+        pd.read_csv(out.parent / "r.parquet.journal.csv")
+    ) == len(stored)
     pd.testing.assert_frame_equal(comparable(stored).fillna(float("nan")), comparable(reference), check_dtype=False)
 
 

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from layer_job import make_job
 
 from eie_sim.arch import ArchConfig
 from eie_sim.engine import ENGINES
-from eie_sim.engine.counts import LayerRun
-from eie_sim.reference import reference_layer
-
-from layer_job import make_job
+from eie_sim.engine.job import LayerRun
+from eie_sim.model.reference import reference_layer
 
 
 @pytest.fixture(params=sorted(ENGINES))
@@ -62,10 +61,24 @@ def test_empty_slices_and_empty_register_row(simulate):
     # Register files: 4 MACs read+write; the LNZD reads 6 inputs; 4 outputs read and written back (one tile).
     run = run_case(simulate, codes, [0, 5, 0, 0, 7, 0], ArchConfig(n_pes=2, fifo_depth=2))
     check(
-        run, busy=[3, 3], starved=[1, 0], idle=[3, 4],
-        cycles=7, broadcasts=2, lnzd_rows=3, queue_pushes=4, ptr_reads=8, spmat_reads=2, codebook_lookups=4,
-        useful_macs=4, filler_macs=0, empty_slices=2, rf_reads=4 + 6 + 4, rf_writes=4 + 4,
-        act_sram_reads=0, act_sram_writes=0,
+        run,
+        busy=[3, 3],
+        starved=[1, 0],
+        idle=[3, 4],
+        cycles=7,
+        broadcasts=2,
+        lnzd_rows=3,
+        queue_pushes=4,
+        ptr_reads=8,
+        spmat_reads=2,
+        codebook_lookups=4,
+        useful_macs=4,
+        filler_macs=0,
+        empty_slices=2,
+        rf_reads=4 + 6 + 4,
+        rf_writes=4 + 4,
+        act_sram_reads=0,
+        act_sram_writes=0,
     )
 
 
@@ -84,9 +97,22 @@ def test_fillers(simulate):
     arch = ArchConfig(n_pes=2, fifo_depth=2)
     run = run_case(simulate, codes, [3, -2], arch)
     check(
-        run, busy=[4, 6], starved=[0, 0], idle=[5, 3],
-        cycles=9, broadcasts=2, lnzd_rows=1, queue_pushes=4, ptr_reads=8, spmat_reads=4, codebook_lookups=10,
-        useful_macs=6, filler_macs=4, empty_slices=0, rf_reads=10 + 2 + 70, rf_writes=10 + 70,
+        run,
+        busy=[4, 6],
+        starved=[0, 0],
+        idle=[5, 3],
+        cycles=9,
+        broadcasts=2,
+        lnzd_rows=1,
+        queue_pushes=4,
+        ptr_reads=8,
+        spmat_reads=4,
+        codebook_lookups=10,
+        useful_macs=6,
+        filler_macs=4,
+        empty_slices=0,
+        rf_reads=10 + 2 + 70,
+        rf_writes=10 + 70,
     )
 
 
@@ -132,10 +158,22 @@ def test_full_queue_stalls_the_broadcast(simulate, depth, cycles, busy, starved,
     arch = ArchConfig(n_pes=2, fifo_depth=depth, spmat_width=16)
     run = run_case(simulate, STALL_CODES, STALL_INPUTS, arch)
     check(
-        run, busy=busy, starved=starved, idle=idle,
-        cycles=cycles, broadcasts=5, lnzd_rows=4, queue_pushes=10, ptr_reads=20, spmat_reads=13,
-        codebook_lookups=17, useful_macs=17, filler_macs=0, empty_slices=0,
-        rf_reads=17 + 2 * (4 + 8), rf_writes=17 + 2 * 8,
+        run,
+        busy=busy,
+        starved=starved,
+        idle=idle,
+        cycles=cycles,
+        broadcasts=5,
+        lnzd_rows=4,
+        queue_pushes=10,
+        ptr_reads=20,
+        spmat_reads=13,
+        codebook_lookups=17,
+        useful_macs=17,
+        filler_macs=0,
+        empty_slices=0,
+        rf_reads=17 + 2 * (4 + 8),
+        rf_writes=17 + 2 * 8,
     )
 
 
@@ -163,10 +201,24 @@ def test_output_batching(simulate):
     arch = ArchConfig(n_pes=2, fifo_depth=2, rf_entries=2)
     run = run_case(simulate, codes, [2, 0, 0, 0, 3], arch, bias_acc=[-20, 3, 1, -9, 4, 0], shift=1, relu=True)
     check(
-        run, busy=[5, 4], starved=[1, 2], idle=[6, 6],
-        cycles=12, broadcasts=4, lnzd_rows=6, queue_pushes=8, ptr_reads=16, spmat_reads=7, codebook_lookups=8,
-        useful_macs=8, filler_macs=0, empty_slices=1, rf_reads=8 + 2 * 4 + 6, rf_writes=8,
-        act_sram_reads=2, act_sram_writes=6,
+        run,
+        busy=[5, 4],
+        starved=[1, 2],
+        idle=[6, 6],
+        cycles=12,
+        broadcasts=4,
+        lnzd_rows=6,
+        queue_pushes=8,
+        ptr_reads=16,
+        spmat_reads=7,
+        codebook_lookups=8,
+        useful_macs=8,
+        filler_macs=0,
+        empty_slices=1,
+        rf_reads=8 + 2 * 4 + 6,
+        rf_writes=8,
+        act_sram_reads=2,
+        act_sram_writes=6,
     )
 
 
@@ -178,8 +230,22 @@ def test_all_zero_input(simulate):
     run = run_case(simulate, codes, [0, 0, 0, 0, 0], arch, bias_acc=[5, -3, 0, 7], relu=True)
     np.testing.assert_array_equal(run.outputs, [[5, 0, 0, 7]])
     check(
-        run, busy=[0, 0], starved=[0, 0], idle=[6, 6],
-        cycles=6, broadcasts=0, lnzd_rows=3, queue_pushes=0, ptr_reads=0, spmat_reads=0, codebook_lookups=0,
-        useful_macs=0, filler_macs=0, empty_slices=0, rf_reads=5 + 4, rf_writes=4,
-        act_sram_reads=0, act_sram_writes=0,
+        run,
+        busy=[0, 0],
+        starved=[0, 0],
+        idle=[6, 6],
+        cycles=6,
+        broadcasts=0,
+        lnzd_rows=3,
+        queue_pushes=0,
+        ptr_reads=0,
+        spmat_reads=0,
+        codebook_lookups=0,
+        useful_macs=0,
+        filler_macs=0,
+        empty_slices=0,
+        rf_reads=5 + 4,
+        rf_writes=4,
+        act_sram_reads=0,
+        act_sram_writes=0,
     )

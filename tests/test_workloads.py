@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from eie_sim.errors import InputError
-from eie_sim.fixedplan import run_float
-from eie_sim.network import INPUT, Flatten, Network
-from eie_sim.spec import PlannedOp
-from eie_sim.workloads import builtin_specs, list_workloads, load_workload, save_npz, workload_table
+from eie_sim.formats.spec import PlannedOp
+from eie_sim.formats.workloads import builtin_specs, list_workloads, load_workload, save_npz, workload_table
+from eie_sim.model.network import INPUT, Flatten, Network
+from eie_sim.model.number_formats import run_float
 
 
 @cache
@@ -163,7 +163,10 @@ def test_spec_file(tmp_path: Path) -> None:
         (("density = 1\n", ""), "missing key 'density'"),
         (('type = "flatten"', 'type = "reshape"'), "type must be one of"),
         (('name = "flat"\n', 'name = "flat"\ninputs = ["nowhere"]\n'), "reads 'nowhere'"),
-        (('type = "flatten"\nname = "flat"\n', 'type = "concat"\nname = "flat"\ninputs = ["p1"]\n'), "needs a vector input"),
+        (
+            ('type = "flatten"\nname = "flat"\n', 'type = "concat"\nname = "flat"\ninputs = ["p1"]\n'),
+            "needs a vector input",
+        ),
         (("stride = 2\ndensity", 'stride = "2"\ndensity'), "stride must be int"),
         (("density = 0.5", "density = 1.5"), "out of range"),
         (("[input]", "[input"), "not valid TOML"),

@@ -15,9 +15,9 @@ from functools import cached_property
 
 import numpy as np
 
-from ..arch import ArchConfig
-from ..errors import InputError
-from ..network import Layer
+from eie_sim.arch import ArchConfig
+from eie_sim.errors import InputError
+from eie_sim.model.network import Layer
 
 
 @dataclass(frozen=True, eq=False)

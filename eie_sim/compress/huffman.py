@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from ..network import Layer
+from eie_sim.model.network import Layer
 
 HEADER_BYTES = 4  # uint32 entry count per layer
 FLOAT_BYTES = 4  # codebook values and biases are stored as float32

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import InputError
+from eie_sim.errors import InputError
 
 
 def _check(weights: np.ndarray, name: str) -> np.ndarray:

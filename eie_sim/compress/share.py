@@ -18,9 +18,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ..errors import InputError
-from ..fixedpoint import frac_bits_for, to_fixed, to_float
-from ..network import FLOAT32_MAX, Layer, Network
+from eie_sim.errors import InputError
+from eie_sim.model.fixedpoint import frac_bits_for, to_fixed, to_float
+from eie_sim.model.network import FLOAT32_MAX, Layer, Network
 
 VALUE_BITS = 16  # EIE's codebook values are 16-bit fixed point (Han et al. 2016, Section IV)
 ITERATIONS = 50

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib import import_module
-from typing import Callable
 
-from ..arch import ArchConfig
-from ..errors import InputError
-from .counts import LayerJob, LayerRun
+from eie_sim.arch import ArchConfig
+from eie_sim.engine.job import LayerJob, LayerRun
+from eie_sim.errors import InputError
 
 ENGINES = {"fast": "eie_sim.engine.fast", "simpy": "eie_sim.engine.simpy_model"}
 

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from .. import fixedpoint
-from ..arch import ArchConfig
-from ..compress.encode import EncodedLayer
-from .counts import PIPELINE_DRAIN, LayerCounts, LayerJob, LayerRun, activation_storage_counts
+from eie_sim.arch import ArchConfig
+from eie_sim.compress.encode import EncodedLayer
+from eie_sim.engine.job import PIPELINE_DRAIN, LayerCounts, LayerJob, LayerRun, activation_storage_counts
+from eie_sim.model import fixedpoint
 
 # Cells per chunk of schedule work (run x broadcast x tile x PE): bounds memory.
 _CHUNK_ELEMENTS = 1 << 22

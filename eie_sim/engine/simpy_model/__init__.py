@@ -4,6 +4,6 @@ chip.Chip wires the central unit (LNZD tree and broadcast) to N processing eleme
 queues; each PE drives its pointer-read, sparse-matrix-read, arithmetic and activation read/write units.
 """
 
-from .chip import simulate_layer
+from eie_sim.engine.simpy_model.chip import simulate_layer
 
 __all__ = ["simulate_layer"]

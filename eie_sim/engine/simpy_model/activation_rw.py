@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ...fixedpoint import finish
+from eie_sim.model.fixedpoint import finish
 
 
 class ActivationReadWrite:
@@ -20,8 +20,9 @@ class ActivationReadWrite:
     else to the activation SRAM.
     """
 
-    def __init__(self, bias: Sequence[int], rf_entries: int, single_tile: bool, shift: int, bits: int,
-                 relu: bool) -> None:
+    def __init__(
+        self, bias: Sequence[int], rf_entries: int, single_tile: bool, shift: int, bits: int, relu: bool
+    ) -> None:
         self.bias = list(bias)  # accumulator start value of each of the PE's local rows
         self.rf_entries = rf_entries
         self.single_tile = single_tile

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .activation_rw import ActivationReadWrite
+from eie_sim.engine.simpy_model.activation_rw import ActivationReadWrite
 
 
 class ArithmeticUnit:

@@ -6,8 +6,8 @@ from collections.abc import Generator, Sequence
 
 import simpy
 
-from .activation_queue import ActivationQueue
-from .activation_rw import ActivationReadWrite
+from eie_sim.engine.simpy_model.activation_queue import ActivationQueue
+from eie_sim.engine.simpy_model.activation_rw import ActivationReadWrite
 
 
 class CentralUnit:
@@ -20,8 +20,13 @@ class CentralUnit:
     sees the same broadcast order. After the last step it closes the queues (end of vector).
     """
 
-    def __init__(self, env: simpy.Environment, queues: Sequence[ActivationQueue],
-                 sources: Sequence[ActivationReadWrite], cols: int) -> None:
+    def __init__(
+        self,
+        env: simpy.Environment,
+        queues: Sequence[ActivationQueue],
+        sources: Sequence[ActivationReadWrite],
+        cols: int,
+    ) -> None:
         self.env = env
         self.queues = queues
         self.sources = sources

@@ -7,10 +7,10 @@ from collections.abc import Generator
 import numpy as np
 import simpy
 
-from ...arch import ArchConfig
-from ..counts import PIPELINE_DRAIN, LayerCounts, LayerJob, LayerRun
-from .central_unit import CentralUnit
-from .pe import ProcessingElement
+from eie_sim.arch import ArchConfig
+from eie_sim.engine.job import PIPELINE_DRAIN, LayerCounts, LayerJob, LayerRun
+from eie_sim.engine.simpy_model.central_unit import CentralUnit
+from eie_sim.engine.simpy_model.pe import ProcessingElement
 
 
 class Chip:

@@ -7,14 +7,14 @@ from collections.abc import Generator
 import numpy as np
 import simpy
 
-from ...arch import ArchConfig
-from ...compress.encode import EncodedLayer
-from ..counts import LayerJob
-from .activation_queue import ActivationQueue
-from .activation_rw import ActivationReadWrite
-from .arithmetic import ArithmeticUnit
-from .pointer_read import PointerRead
-from .spmat_read import SparseMatrixRead
+from eie_sim.arch import ArchConfig
+from eie_sim.compress.encode import EncodedLayer
+from eie_sim.engine.job import LayerJob
+from eie_sim.engine.simpy_model.activation_queue import ActivationQueue
+from eie_sim.engine.simpy_model.activation_rw import ActivationReadWrite
+from eie_sim.engine.simpy_model.arithmetic import ArithmeticUnit
+from eie_sim.engine.simpy_model.pointer_read import PointerRead
+from eie_sim.engine.simpy_model.spmat_read import SparseMatrixRead
 
 
 class ProcessingElement:

@@ -1,0 +1,5 @@
+"""The `eie-sim` command line."""
+
+from eie_sim.cli.main import main
+
+__all__ = ["main"]

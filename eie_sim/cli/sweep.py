@@ -1,0 +1,68 @@
+"""`eie-sim sweep`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from eie_sim.arch import ArchConfig, arch_from_toml
+from eie_sim.cli.options import ARCH_FLAGS, NON_NEGATIVE, POSITIVE, value_list
+
+SWEEP_SUMMARY = [
+    "pes",
+    "fifo_depth_entries",
+    "spmat_width_bits",
+    "clock_mhz",
+    "weight_bits",
+    "dram",
+    "cycles",
+    "time_us",
+    "useful_gop_per_s",
+    "load_efficiency",
+    "energy_total_pj",
+    "power_mw",
+]
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser("sweep", help="simulate a workload over the cartesian product of architecture axes")
+    parser.add_argument("workload", metavar="WORKLOAD", help="built-in name or workload file")
+    parser.add_argument("--arch", metavar="FILE.toml", help="base architecture file; axes override it")
+    for flag, (_, kind, help_text) in ARCH_FLAGS.items():
+        parser.add_argument(flag, type=value_list(kind), default=None, help=f"comma-separated values: {help_text}")
+    parser.add_argument("--engine", choices=("fast", "simpy"), default="fast", help="simulation engine (default fast)")
+    parser.add_argument(
+        "--seed", type=NON_NEGATIVE, default=0, help="seed for synthetic weights and inputs (default 0)"
+    )
+    parser.add_argument(
+        "--out", metavar="FILE", help="results .csv or .parquet; finished points are kept and skipped on re-run"
+    )
+    parser.add_argument("--jobs", type=POSITIVE, default=1, help="local worker processes (default 1)")
+    parser.add_argument(
+        "--scheduler", metavar="ADDRESS", help="run on a Dask distributed scheduler, e.g. tcp://host:8786"
+    )
+    parser.add_argument(
+        "--format", choices=("table", "json", "csv"), default="table", help="what to print (default table)"
+    )
+
+    def run(args: argparse.Namespace) -> int:
+        from eie_sim.results.render import render
+        from eie_sim.studies.sweep import sweep
+
+        base = arch_from_toml(args.arch) if args.arch else ArchConfig()
+        axes = {field: getattr(args, flag[2:].replace("-", "_")) for flag, (field, _, _) in ARCH_FLAGS.items()}
+        axes = {field: values for field, values in axes.items() if values is not None}
+        frame = sweep(
+            args.workload, axes, base, args.engine, args.seed, args.out, args.jobs, args.scheduler, progress=True
+        )
+        totals = frame[frame["name"] == "total"]
+        shown = totals[[c for c in SWEEP_SUMMARY if c in totals]] if args.format == "table" else frame
+        sys.stdout.write(
+            render(
+                shown.reset_index(drop=True), args.format, title=f"Sweep of {args.workload}: totals per configuration"
+            )
+        )
+        return 0
+
+    parser.set_defaults(run=run, writes={"out": False})

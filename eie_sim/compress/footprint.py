@@ -1,0 +1,252 @@
+"""Where a compressed network's bytes go: EIE's on-chip SRAMs, per layer and per PE, and the Deep Compression file.
+
+EIE format (Han et al., ISCA 2016, Section III-B and IV; eie_sim.compress.encode): a PE stores each layer's entries
+(non-zeros and fillers) one after another in its sparse-matrix SRAM, `entries_per_word` to a `spmat_width`-bit
+word, a layer starting on a fresh word; each (PE, output tile) is a CSC matrix with `cols + 1` pointers of
+`ptr_bits` in the pointer SRAM. The network fits on chip when its largest PE's layers together fit both SRAMs
+(`spmat_kb`, `ptr_kb` per PE). Separately, a pointer addresses at most 2**ptr_bits entries: with the published
+16-bit pointers that is 64K entries, while the 128 KB SRAM holds 128K 8-bit entries (the EIE paper gives both:
+an inconsistency); the check is reported per layer (pointers relative to the layer's first entry) and for the whole
+network (absolute pointers), and does not enter the fits-on-chip verdict.
+
+Deep Compression file (eie_sim.compress.huffman.stored_size): header, codes, relative indices, codebooks and
+biases, with and without Huffman coding, next to a compressed file's own breakdown when the network came from one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from eie_sim.arch import ArchConfig
+from eie_sim.compress.encode import encode
+from eie_sim.compress.huffman import stored_size
+from eie_sim.model.network import Layer, Network
+from eie_sim.results.render import table, to_jsonable
+from eie_sim.support.memory_budget import check_encode
+
+PARTS = ("header", "codes", "indices", "codebooks", "biases")
+_PLAIN = {"header": "dc_header_bytes", "codes": "dc_codes_bytes", "indices": "dc_index_bytes",
+          "codebooks": "dc_codebook_bytes", "biases": "dc_bias_bytes"}  # fmt: skip
+_HUFFMAN = {**_PLAIN, "codes": "dc_codes_huffman_bytes", "indices": "dc_index_huffman_bytes"}
+
+
+@dataclass(frozen=True, eq=False)
+class Footprint:
+    """A network's storage on one EIE configuration: per layer, per PE and layer, whole chip, Deep Compression file."""
+
+    workload: str
+    arch: ArchConfig
+    layers: pd.DataFrame  # one row per layer: EIE columns, then Deep Compression (dc_) columns
+    total: dict[str, Any]  # the same columns for the whole network (per-PE figures: the PE's layers together)
+    pes: pd.DataFrame  # one row per (layer, PE)
+    chip: dict[str, Any]  # the whole network against the per-PE capacities
+    stored: pd.DataFrame  # Deep Compression size by part (rows), plain and Huffman-coded (and the file's own)
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_jsonable(
+            {
+                "workload": self.workload,
+                "arch": self.arch.to_dict(),
+                "layers": self.layers.to_dict(orient="records"),
+                "total": self.total,
+                "chip": self.chip,
+                "stored_size": self.stored.to_dict(orient="records"),
+            }
+        )
+
+
+def layer_footprint(layer: Layer, arch: ArchConfig) -> tuple[dict[str, Any], pd.DataFrame]:
+    """(row of per-layer figures, per-PE frame) of one layer encoded for `arch`."""
+    enc = encode(layer, arch)
+    entries = enc.pe_entries
+    zeros_before = np.concatenate([[0], np.cumsum(enc.codes == 0)])
+    padding = zeros_before[enc.pe_start[1:]] - zeros_before[enc.pe_start[:-1]]
+    word_bytes = arch.spmat_width / 8
+    spmat = (-(-entries // enc.entries_per_word) * word_bytes).astype(np.int64)
+    ptr = math.ceil(enc.n_tiles * (enc.cols + 1) * arch.ptr_bits / 8)
+    pes = pd.DataFrame(
+        {
+            "layer": layer.name,
+            "pe": np.arange(arch.n_pes),
+            "entries": entries,
+            "padding": padding,
+            "spmat_bytes": spmat,
+            "ptr_bytes": ptr,
+        }
+    )
+    row: dict[str, Any] = {
+        "name": layer.name,
+        "kind": layer.kind,
+        "rows": layer.rows,
+        "cols": layer.cols,
+        "weight_density": layer.density,
+        "nnz": layer.nnz,
+        "padding": enc.n_fillers,
+        "entries": enc.n_entries,
+        "code_bits": enc.code_bits,
+        "entry_bits": enc.entry_bits,
+        "tiles": enc.n_tiles,
+        "max_pe_entries": int(entries.max()),
+        "max_over_mean_pe_entries": float(entries.max() / entries.mean()) if entries.any() else 1.0,
+        "spmat_total_bytes": int(spmat.sum()),
+        "spmat_max_pe_bytes": int(spmat.max()),
+        "ptr_total_bytes": ptr * arch.n_pes,
+        "ptr_max_pe_bytes": ptr,
+        "ptr_range_ok": bool(entries.max() <= 1 << arch.ptr_bits),
+    }
+    dc = stored_size(layer, arch.index_bits)
+    row.update(dc)
+    row["dc_total_bytes"] = sum(dc[column] for column in _PLAIN.values())
+    row["dc_huffman_total_bytes"] = sum(dc[column] for column in _HUFFMAN.values())
+    return row, pes
+
+
+def network_footprint(network: Network, arch: ArchConfig) -> Footprint:
+    """Every layer's footprint, the whole-chip verdict and the Deep Compression size of `network` on `arch`."""
+    check_encode(network, arch)
+    rows, pe_frames = [], []
+    for layer in network.layers:
+        row, pes = layer_footprint(layer, arch)
+        rows.append(row)
+        pe_frames.append(pes)
+    layers = pd.DataFrame(rows)
+    pes = pd.concat(pe_frames, ignore_index=True)
+    return Footprint(
+        workload=network.name,
+        arch=arch,
+        layers=layers,
+        total=total_row(layers, pes),
+        pes=pes,
+        chip=chip_verdict(pes, layers, arch),
+        stored=stored_table(layers, network.stored_bytes),
+    )
+
+
+def total_row(layers: pd.DataFrame, pes: pd.DataFrame) -> dict[str, Any]:
+    """The layer columns for the whole network: sums, and per-PE figures of each PE's layers together."""
+    per_pe = pes.groupby("pe")[["entries", "spmat_bytes", "ptr_bytes"]].sum()
+    summed = [c for c in layers.columns if c not in ("name", "kind", "weight_density", "code_bits", "entry_bits")]
+    total: dict[str, Any] = {"name": "total", "kind": "", **{c: layers[c].sum() for c in summed}}
+    weights = int((layers["rows"] * layers["cols"]).sum())
+    total.update(
+        rows=int(layers["rows"].sum()),
+        cols=int(layers["cols"].sum()),
+        weight_density=int(layers["nnz"].sum()) / max(weights, 1),
+        code_bits=int(layers["code_bits"].max()),
+        entry_bits=int(layers["entry_bits"].max()),
+        max_pe_entries=int(per_pe["entries"].max()),
+        max_over_mean_pe_entries=float(per_pe["entries"].max() / max(per_pe["entries"].mean(), 1e-12)),
+        spmat_max_pe_bytes=int(per_pe["spmat_bytes"].max()),
+        ptr_max_pe_bytes=int(per_pe["ptr_bytes"].max()),
+        ptr_range_ok=bool(layers["ptr_range_ok"].all()),
+    )
+    return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in total.items()}
+
+
+def chip_verdict(pes: pd.DataFrame, layers: pd.DataFrame, arch: ArchConfig) -> dict[str, Any]:
+    """The whole network in the largest PE against the per-PE SRAM capacities, with the margins left (or missing)."""
+    per_pe = pes.groupby("pe")[["entries", "spmat_bytes", "ptr_bytes"]].sum()
+    spmat_capacity, ptr_capacity = round(arch.spmat_kb * 1024), round(arch.ptr_kb * 1024)
+    spmat_max, ptr_max = int(per_pe["spmat_bytes"].max()), int(per_pe["ptr_bytes"].max())
+    max_entries = int(per_pe["entries"].max())
+    return {
+        "fits_on_chip": spmat_max <= spmat_capacity and ptr_max <= ptr_capacity,
+        "spmat_capacity_pe_bytes": spmat_capacity,
+        "spmat_max_pe_bytes": spmat_max,
+        "spmat_margin_pe_bytes": spmat_capacity - spmat_max,
+        "spmat_used_pct": 100.0 * spmat_max / spmat_capacity,
+        "ptr_capacity_pe_bytes": ptr_capacity,
+        "ptr_max_pe_bytes": ptr_max,
+        "ptr_margin_pe_bytes": ptr_capacity - ptr_max,
+        "ptr_used_pct": 100.0 * ptr_max / ptr_capacity,
+        "ptr_range_entries": 1 << arch.ptr_bits,
+        "max_pe_entries": max_entries,
+        "ptr_range_ok_per_layer": bool(layers["ptr_range_ok"].all()),
+        "ptr_range_ok_whole_network": max_entries <= 1 << arch.ptr_bits,
+        "spmat_total_bytes": int(per_pe["spmat_bytes"].sum()),
+        "ptr_total_bytes": int(per_pe["ptr_bytes"].sum()),
+    }
+
+
+def stored_table(layers: pd.DataFrame, file_bytes: dict[str, int]) -> pd.DataFrame:
+    """Deep Compression size by part, plain and with Huffman coding; a compressed file's own figures beside."""
+    frame = pd.DataFrame(
+        {
+            "part": [*PARTS, "total"],
+            "plain_bytes": [int(layers[_PLAIN[p]].sum()) for p in PARTS] + [int(layers["dc_total_bytes"].sum())],
+            "huffman_bytes": [int(layers[_HUFFMAN[p]].sum()) for p in PARTS]
+            + [int(layers["dc_huffman_total_bytes"].sum())],
+        }
+    )
+    if file_bytes:
+        frame["file_bytes"] = [int(file_bytes.get(p, 0)) for p in PARTS] + [int(sum(file_bytes.values()))]
+    return frame
+
+
+EIE_COLUMNS = [
+    "name", "rows", "cols", "weight_density", "nnz", "padding", "code_bits", "max_pe_entries",
+    "max_over_mean_pe_entries", "spmat_max_pe_bytes", "spmat_total_bytes", "ptr_max_pe_bytes", "ptr_total_bytes",
+    "ptr_range_ok",
+]  # fmt: skip
+DC_COLUMNS = [
+    "name", "dc_entries", "dc_fillers", "dc_codes_bytes", "dc_codes_huffman_bytes", "dc_index_bytes",
+    "dc_index_huffman_bytes", "dc_codebook_bytes", "dc_bias_bytes", "dc_total_bytes", "dc_huffman_total_bytes",
+]  # fmt: skip
+
+
+def render_footprint(footprint: Footprint, fmt: str) -> str:
+    """Text for `eie-sim compress`: JSON (one object), CSV (per-layer rows and a total row) or terminal tables."""
+    if fmt == "json":
+        return json.dumps(footprint.to_dict(), indent=2)
+    frame = pd.concat([footprint.layers, pd.DataFrame([footprint.total])], ignore_index=True)
+    if fmt == "csv":
+        return frame.to_csv(index=False)
+    arch, chip = footprint.arch, footprint.chip
+    plain, huffman = (int(footprint.stored[c].iloc[-1]) for c in ("plain_bytes", "huffman_bytes"))
+    return "\n".join(
+        [
+            table(
+                frame[EIE_COLUMNS],
+                f"EIE format of {footprint.workload} on {arch.n_pes} PEs ({arch.index_bits}-bit relative indices, "
+                f"{arch.spmat_width}-bit sparse-matrix words, {arch.ptr_bits}-bit pointers)",
+            ),
+            verdict(chip),
+            table(
+                frame[DC_COLUMNS], f"Deep Compression stored size per layer ({arch.index_bits}-bit relative indices)"
+            ),
+            table(
+                footprint.stored,
+                f"Deep Compression stored size: {plain:,} bytes ({plain / 1024:,.1f} KiB); "
+                f"with Huffman coding {huffman:,} bytes ({huffman / 1024:,.1f} KiB)",
+            ),
+        ]
+    )
+
+
+def verdict(chip: dict[str, Any]) -> str:
+    """The fits-on-chip verdict and the pointer-range check, in words and bytes."""
+
+    def usage(what: str, key: str) -> str:
+        used, capacity, margin = (
+            chip[f"{key}_max_pe_bytes"],
+            chip[f"{key}_capacity_pe_bytes"],
+            chip[f"{key}_margin_pe_bytes"],
+        )
+        spare = f"{margin:,} bytes spare" if margin >= 0 else f"{-margin:,} bytes over"
+        return f"{what} {used:,} of {capacity:,} bytes ({chip[f'{key}_used_pct']:.1f}%, {spare})"
+
+    lines = [
+        f"Fits on chip: {'yes' if chip['fits_on_chip'] else 'NO'}. Largest PE, all layers together: "
+        f"{usage('sparse-matrix SRAM', 'spmat')}; {usage('pointer SRAM', 'ptr')}.",
+        f"Pointer range ({chip['ptr_range_entries']:,} entries per PE): each layer's largest PE "
+        f"{'within it' if chip['ptr_range_ok_per_layer'] else 'EXCEEDS it for some layer (see ptr_range_ok)'}; "
+        f"the whole network's largest PE holds {chip['max_pe_entries']:,} entries, "
+        f"{'within it' if chip['ptr_range_ok_whole_network'] else 'beyond it'} with absolute pointers.",
+    ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,109 @@
+"""The memory and energy columns of a simulation's results: per layer and for the whole network.
+
+Layer columns: placement of the weights, traffic in bytes, cycles bounded by DRAM bandwidth, energy by component
+(`energy_<component>_pj`, `energy_total_pj`), average power and the dense float32 DRAM baseline. JSON output nests
+the energy columns as `energy_pj: {component: pJ, ..., total: pJ}` (see `nest_energy`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from eie_sim.arch import ArchConfig
+from eie_sim.costs.energy import (
+    COMPONENTS,
+    EnergyModel,
+    EnergyTable,
+    energy_model,
+    layer_energy,
+    power_mw,
+    sum_energies,
+)
+from eie_sim.costs.memory import LayerTraffic, MemoryPlan, PlacedLayer, plan_memory
+
+ENERGY_COLUMNS = [f"energy_{c}_pj" for c in (*COMPONENTS, "total")]
+SUMMED = ["compute_cycles", "dram_cycles", "sram_read_bytes", "sram_write_bytes", "dram_read_bytes", "dram_write_bytes",
+          "dram_weight_bytes", "weight_bytes", "baseline_dram_bytes"]  # fmt: skip
+
+
+def layer_costs(
+    records: Sequence[PlacedLayer], arch: ArchConfig, table: EnergyTable | None = None
+) -> tuple[MemoryPlan, list[dict[str, Any]]]:
+    """The memory plan of a simulated network and each layer's memory and energy columns."""
+    plan = plan_memory(records, arch)
+    model = energy_model(arch, table)
+    rows = []
+    for record, traffic in zip(records, plan.layers):
+        dram_bytes = traffic.dram_read_bytes + traffic.dram_write_bytes
+        energy = layer_energy(record.counts, traffic.access, dram_bytes, traffic.cycles, record.enc, model)
+        row = _traffic_columns(traffic)
+        row.update(_energy_columns(energy, traffic.cycles, record.counts.useful_macs, arch))
+        row.update(_baseline_columns(model.dram.transfer(traffic.baseline_dram_bytes), energy["total"]))
+        rows.append(row)
+    return plan, rows
+
+
+def total_costs(
+    plan: MemoryPlan,
+    rows: Sequence[dict[str, Any]],
+    useful_macs: int,
+    arch: ArchConfig,
+    table: EnergyTable | None = None,
+) -> dict[str, Any]:
+    """Network totals of the layer columns, per inference, plus the one-time weight load of resident networks."""
+    total: dict[str, Any] = {name: sum(int(r[name]) for r in rows) for name in SUMMED}
+    cycles = sum(int(r["cycles"]) for r in rows)
+    energy = sum_energies([{c: r[f"energy_{c}_pj"] for c in COMPONENTS} for r in rows])
+    total["cycles"] = cycles
+    total.update(_energy_columns(energy, cycles, useful_macs, arch))
+    total["inferences_per_j"] = 1e12 / energy["total"] if energy["total"] else 0.0
+    total.update(_baseline_columns(sum(r["baseline_energy_pj"] for r in rows), energy["total"]))
+    model = energy_model(arch, table)
+    total["weights_resident"] = plan.network_fits
+    total["one_time_load_dram_bytes"] = plan.resident_load_bytes
+    total["one_time_load_pj"] = model.dram.transfer(plan.resident_load_bytes) + _fill_sram_pj(plan, model)
+    return total
+
+
+def _fill_sram_pj(plan: MemoryPlan, model: EnergyModel) -> float:
+    """SRAM writes of the one-time load: every resident layer's words and pointers, once."""
+    resident = [t for t in plan.layers if t.placement == "resident"]
+    return sum(model.spmat.write(t.weight_words) + model.ptr_bank.write(t.weight_pointers) for t in resident)
+
+
+def _traffic_columns(t: LayerTraffic) -> dict[str, Any]:
+    return {
+        "placement": t.placement,
+        "weight_chunks": t.chunks,
+        "weight_bytes": t.weight_bytes,
+        "compute_cycles": t.compute_cycles,
+        "dram_cycles": t.dram_cycles,
+        "cycles": t.cycles,
+        "sram_read_bytes": t.sram_read_bytes,
+        "sram_write_bytes": t.sram_write_bytes,
+        "dram_read_bytes": t.dram_read_bytes,
+        "dram_write_bytes": t.dram_write_bytes,
+        "dram_weight_bytes": t.dram_weight_bytes,
+        "baseline_dram_bytes": t.baseline_dram_bytes,
+    }
+
+
+def _energy_columns(energy: dict[str, float], cycles: int, useful_macs: int, arch: ArchConfig) -> dict[str, float]:
+    columns = {f"energy_{c}_pj": v for c, v in energy.items()}
+    columns["power_mw"] = power_mw(energy["total"], cycles, arch.clock_mhz)
+    columns["pj_per_useful_mac"] = energy["total"] / useful_macs if useful_macs else 0.0
+    return columns
+
+
+def _baseline_columns(baseline_pj: float, total_pj: float) -> dict[str, float]:
+    """The dense float32 weights' DRAM energy, and how many times EIE's whole energy it is."""
+    return {"baseline_energy_pj": baseline_pj, "baseline_energy_ratio": baseline_pj / total_pj if total_pj else 0.0}
+
+
+def nest_energy(row: dict[str, Any]) -> dict[str, Any]:
+    """A result row for JSON: the `energy_<component>_pj` columns become one object `energy_pj`."""
+    nested = {k: v for k, v in row.items() if k not in ENERGY_COLUMNS}
+    if all(c in row for c in ENERGY_COLUMNS):
+        nested["energy_pj"] = {c[len("energy_") : -len("_pj")]: row[c] for c in ENERGY_COLUMNS}
+    return nested

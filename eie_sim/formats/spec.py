@@ -1,0 +1,395 @@
+"""Workload specs (TOML) -> Networks with synthetic compressed weights: the format of workloads/*.toml.
+
+A spec names the network and its sources, optionally describes the network input (`[input]`), and lists ops in
+execution order (`[[op]]`): `fc`, `conv`, `pool`, `concat`, `flatten`. An op reads the previous op's output (the
+first op reads "input") unless it lists `inputs`. A weighted op gives its size, its weight `density` and its
+code `bits`, and may override the synthetic weight model (eie_sim.synthetic.WeightModel fields). An `fc` op with an
+`[op.input]` table (`density`, `signed`) reads an independent input vector of its own: the first such input is the
+network's "input", the others are Network.extra_inputs named "<op>/input"; such a layer is also a workload alone.
+Shapes are inferred op by op, so the spec is checked (and its weights counted) without generating anything.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from eie_sim.compress.share import share
+from eie_sim.errors import InputError
+from eie_sim.formats import synthetic
+from eie_sim.formats.synthetic import WeightModel
+from eie_sim.model.graph import conv_output_size, pool_output_size
+from eie_sim.model.network import INPUT, Concat, Flatten, Layer, Network, Op, Pool
+from eie_sim.support.memory_budget import LayerSize, dense_need
+
+_MODEL_KEYS = {"row_sigma", "channel_sigma", "position_sigma", "shape_slope", "magnitude_scale", "bias_scale"}
+_WEIGHTED = {"name", "type", "inputs", "out", "density", "bits", "relu", "source", *_MODEL_KEYS}
+_OP_KEYS = {
+    "fc": _WEIGHTED | {"in", "input"},
+    "conv": _WEIGHTED | {"kernel", "stride", "pad", "groups"},
+    "pool": {"name", "type", "inputs", "mode", "kernel", "stride", "pad", "global"},
+    "concat": {"name", "type", "inputs"},
+    "flatten": {"name", "type", "inputs"},
+}
+_TOP_KEYS = {"name", "kind", "description", "source", "input", "weights", "op"}
+
+
+@dataclass(frozen=True)
+class PlannedOp:
+    """One op of a spec with everything inferred: its tensors, shapes and, for a weighted op, its full weight shape."""
+
+    raw: dict[str, Any]
+    inputs: tuple[str, ...]
+    output_shape: tuple[int, ...]
+    weight_shape: tuple[int, ...] = ()  # (out, in, kh, kw) for conv, (out, in) for fc
+    own_input: str = ""  # the tensor an fc op with an [op.input] table reads
+
+    @property
+    def name(self) -> str:
+        return self.raw["name"]
+
+    @property
+    def weights(self) -> int:
+        """Weights of the layer as trained (a grouped convolution has only its diagonal blocks)."""
+        return math.prod(self.weight_shape) // self.raw.get("groups", 1) if self.weight_shape else 0
+
+    @property
+    def nonzeros(self) -> int:
+        return round(self.raw["density"] * self.weights) if self.weight_shape else 0
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A parsed, checked workload spec: the plan of its ops and the tensors given before the first op."""
+
+    name: str
+    kind: str
+    description: str
+    source: str
+    origin: str  # the file it came from, for messages
+    input: dict[str, Any]
+    plan: tuple[PlannedOp, ...]
+    models: dict[str, WeightModel]
+
+    @property
+    def standalone(self) -> tuple[str, ...]:
+        """Layers with an input of their own, each also a workload by itself."""
+        return tuple(op.name for op in self.plan if op.own_input)
+
+    @property
+    def layers(self) -> int:
+        return sum(1 for op in self.plan if op.weight_shape)
+
+    @property
+    def weights(self) -> int:
+        return sum(op.weights for op in self.plan)
+
+    @property
+    def nonzeros(self) -> int:
+        return sum(op.nonzeros for op in self.plan)
+
+    def op(self, name: str) -> PlannedOp:
+        return next(op for op in self.plan if op.name == name)
+
+
+class _Reader:
+    """Typed access to one TOML table, every mistake reported with the file and the table it is in."""
+
+    def __init__(self, table: dict[str, Any], where: str, allowed: set[str]) -> None:
+        if not isinstance(table, dict):
+            raise InputError(f"{where}: expected a table, got {table!r}")
+        unknown = sorted(set(table) - allowed)
+        if unknown:
+            raise InputError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
+        self.table, self.where = table, where
+
+    def get(
+        self,
+        key: str,
+        kind: type | tuple[type, ...],
+        default: Any = None,
+        low: float | None = None,
+        high: float | None = None,
+    ) -> Any:
+        if key not in self.table:
+            if default is None:
+                raise InputError(f"{self.where}: missing key {key!r}")
+            return default
+        value = self.table[key]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if isinstance(value, bool) != (bool in kinds) or not isinstance(value, kinds):
+            raise InputError(f"{self.where}: {key} must be {' or '.join(k.__name__ for k in kinds)}, got {value!r}")
+        if low is not None and not low <= value <= (high if high is not None else math.inf):
+            raise InputError(
+                f"{self.where}: {key} = {value} is out of range [{low}, {high if high is not None else 'inf'}]"
+            )
+        return value
+
+    def names(self, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        value = self.table.get(key, list(default))
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+            raise InputError(f"{self.where}: {key} must be a non-empty list of tensor names, got {value!r}")
+        return tuple(value)
+
+
+def parse_spec(text: str, origin: str) -> Spec:
+    """Parse and check a spec; shapes are inferred, nothing is generated."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{origin}: not valid TOML ({exc})") from None
+    top = _Reader(data, origin, _TOP_KEYS)
+    name = top.get("name", str)
+    models = _models(data.get("weights", {}), origin)
+    network_input: dict[str, Any] = {}
+    shapes: dict[str, tuple[int, ...]] = {}
+    if "input" in data:
+        network_input = _input_table(data["input"], f"{origin} [input]")
+        shapes[INPUT] = tuple(network_input["shape"])
+    ops = data.get("op", [])
+    if not isinstance(ops, list) or not ops:
+        raise InputError(f"{origin}: a spec needs at least one [[op]]")
+    plan, previous, seen = [], INPUT, set()
+    for index, raw in enumerate(ops):
+        where = f"{origin} op #{index + 1}"
+        if not isinstance(raw, dict) or not isinstance(raw.get("type"), str) or raw["type"] not in _OP_KEYS:
+            raise InputError(
+                f"{where}: type must be one of {', '.join(_OP_KEYS)}, got {raw.get('type') if isinstance(raw, dict) else raw!r}"
+            )
+        reader = _Reader(raw, where, _OP_KEYS[raw["type"]])
+        op_name = reader.get("name", str)
+        where = f"{origin} op {op_name!r}"
+        reader.where = where
+        if op_name in seen or op_name == INPUT:
+            raise InputError(f"{where}: the name is already taken")
+        seen.add(op_name)
+        planned = _plan_op(
+            reader, raw["type"], previous, shapes, not network_input and not any(p.own_input for p in plan)
+        )
+        shapes[op_name] = planned.output_shape
+        plan.append(planned)
+        previous = op_name
+    if not any(op.weight_shape for op in plan):
+        raise InputError(f"{origin}: a spec needs at least one fc or conv op")
+    return Spec(
+        name=name,
+        kind=top.get("kind", str, ""),
+        description=top.get("description", str, ""),
+        source=top.get("source", str, ""),
+        origin=origin,
+        input=network_input,
+        plan=tuple(plan),
+        models=models,
+    )
+
+
+def _models(table: Any, origin: str) -> dict[str, WeightModel]:
+    reader = _Reader(table, f"{origin} [weights]", {"fc", "conv"})
+    defaults = synthetic.default_models()
+    return {kind: defaults[kind].updated(reader.table.get(kind, {}), f"{origin} [weights.{kind}]") for kind in defaults}
+
+
+def _input_table(table: Any, where: str) -> dict[str, Any]:
+    reader = _Reader(table, where, {"shape", "model", "density", "signed"})
+    model = reader.get("model", str, "sparse")
+    shape = reader.get("shape", list)
+    if not shape or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in shape):
+        raise InputError(f"{where}: shape must be a list of positive integers, got {shape!r}")
+    if model == "image" and len(shape) != 3:
+        raise InputError(f"{where}: an image input has shape [channels, height, width], got {shape}")
+    if model not in ("image", "sparse"):
+        raise InputError(f"{where}: model must be 'image' or 'sparse', got {model!r}")
+    return {
+        "shape": shape,
+        "model": model,
+        "density": float(reader.get("density", (float, int), 1.0, 0.0, 1.0)),
+        "signed": reader.get("signed", bool, False),
+    }
+
+
+def _plan_op(
+    reader: _Reader, kind: str, previous: str, shapes: dict[str, tuple[int, ...]], first_own: bool
+) -> PlannedOp:
+    raw, where = reader.table, reader.where
+    own = kind == "fc" and "input" in raw
+    inputs = (INPUT if first_own else f"{raw['name']}/input",) if own else reader.names("inputs", (previous,))
+    if own and "inputs" in raw:
+        raise InputError(f"{where}: an op with its own [op.input] cannot also list inputs")
+    if own:
+        fan_in = reader.get("in", int, low=1)
+        if not isinstance(raw["input"], dict):
+            raise InputError(f"{where}: input must be a table (density, signed), got {raw['input']!r}")
+        table = _input_table({**raw["input"], "shape": [fan_in]}, f"{where} [op.input]")
+        raw = {**raw, "input": table}
+        shapes = {**shapes, inputs[0]: (fan_in,)}
+    for tensor in inputs:
+        if tensor not in shapes:
+            raise InputError(f"{where}: reads {tensor!r}, which no earlier op produces (and no [input] defines)")
+    source = shapes[inputs[0]]
+    if kind in ("fc", "conv"):
+        raw["density"] = float(reader.get("density", (float, int), None, 0.0, 1.0))
+        reader.get("bits", int, None, 1, 8)
+        reader.get("relu", bool, True)
+        reader.get("source", str, "")
+        for key in _MODEL_KEYS & set(raw):
+            reader.get(key, (float, int), None, 0.0)
+    if kind == "fc":
+        out = reader.get("out", int, low=1)
+        if len(source) != 1:
+            raise InputError(
+                f"{where}: an fc layer needs a vector input, {inputs[0]!r} has shape {list(source)}; add a flatten op"
+            )
+        if "in" in raw and reader.get("in", int, low=1) != source[0]:
+            raise InputError(f"{where}: in = {raw['in']} but {inputs[0]!r} has {source[0]} values")
+        return PlannedOp(raw, inputs, (out,), (out, source[0]), inputs[0] if own else "")
+    if kind == "conv":
+        out = reader.get("out", int, low=1)
+        kernel = reader.get("kernel", int, low=1)
+        stride = reader.get("stride", int, 1, 1)
+        pad = reader.get("pad", int, 0, 0)
+        groups = reader.get("groups", int, 1, 1)
+        channels, height, width = _planes(source, inputs[0], where)
+        if channels % groups or out % groups:
+            raise InputError(f"{where}: groups = {groups} must divide the {channels} input and {out} output channels")
+        size = [conv_output_size(s, kernel, stride, pad) for s in (height, width)]
+        if min(size) < 1:
+            raise InputError(f"{where}: a {kernel}x{kernel} kernel does not fit the {height}x{width} input")
+        return PlannedOp(raw, inputs, (out, *size), (out, channels, kernel, kernel))
+    if kind == "pool":
+        mode = reader.get("mode", str, "max")
+        if mode not in ("max", "avg"):
+            raise InputError(f"{where}: mode must be 'max' or 'avg', got {mode!r}")
+        channels, height, width = _planes(source, inputs[0], where)
+        if reader.get("global", bool, False):
+            return PlannedOp(raw, inputs, (channels, 1, 1))
+        kernel, stride, pad = (
+            reader.get("kernel", int, low=1),
+            reader.get("stride", int, 1, 1),
+            reader.get("pad", int, 0, 0),
+        )
+        if pad >= kernel or kernel > min(height, width) + 2 * pad:
+            raise InputError(
+                f"{where}: kernel {kernel} with pad {pad} does not fit the {height}x{width} input (need pad < kernel)"
+            )
+        return PlannedOp(raw, inputs, (channels, *(pool_output_size(s, kernel, stride, pad) for s in (height, width))))
+    if kind == "concat":
+        planes = [_planes(shapes[t], t, where) for t in inputs]
+        if len({p[1:] for p in planes}) != 1:
+            raise InputError(f"{where}: inputs have different planes {[list(p[1:]) for p in planes]}")
+        return PlannedOp(raw, inputs, (sum(p[0] for p in planes), *planes[0][1:]))
+    return PlannedOp(raw, inputs, (math.prod(source),))
+
+
+def _planes(shape: tuple[int, ...], tensor: str, where: str) -> tuple[int, int, int]:
+    if len(shape) != 3:
+        raise InputError(f"{where}: needs (channels, height, width) input, {tensor!r} has shape {list(shape)}")
+    return shape  # type: ignore[return-value]
+
+
+def build(spec: Spec, seed: int = 0, only: str | None = None) -> Network:
+    """The network of a spec with synthetic weights and inputs from `seed`; `only` picks one standalone layer.
+
+    Every layer and input is drawn from its own random stream (seed, name), so a layer is the same alone or in
+    its network.
+    """
+    plan = spec.plan if only is None else (spec.op(only),)
+    sizes = [
+        LayerSize(op.name, op.weight_shape[0], math.prod(op.weight_shape[1:]), op.nonzeros, 0)
+        for op in plan
+        if op.weight_shape
+    ]
+    drawn = [spec.input] if spec.input and only is None else []
+    drawn += [op.raw["input"] for op in plan if op.own_input]
+    dense_need(sizes, sum(math.prod(table["shape"]) for table in drawn)).check(spec.origin)
+    inputs: dict[str, np.ndarray] = {}
+    if spec.input and only is None:
+        inputs[INPUT] = _draw_input(spec.input, seed, spec.name)
+    ops: list[Op] = []
+    for planned in plan:
+        tensors = planned.inputs
+        if planned.own_input:
+            tensor = INPUT if only is not None else planned.own_input
+            inputs[tensor] = _draw_input(planned.raw["input"], seed, planned.name)
+            tensors = (tensor,)
+        ops.append(_make_op(planned, tensors, spec, seed))
+    first = inputs.pop(INPUT)
+    return Network(
+        name=only or spec.name,
+        ops=tuple(ops),
+        input=first,
+        extra_inputs=inputs,
+        source=spec.op(only).raw.get("source", spec.source) if only else spec.source,
+    )
+
+
+def _draw_input(table: dict[str, Any], seed: int, owner: str) -> np.ndarray:
+    rng = synthetic.stream(seed, "input", owner)
+    if table["model"] == "image":
+        return synthetic.smooth_image(rng, *table["shape"])
+    return synthetic.sparse_activations(rng, math.prod(table["shape"]), table["density"], table["signed"]).reshape(
+        table["shape"]
+    )
+
+
+def _make_op(planned: PlannedOp, inputs: tuple[str, ...], spec: Spec, seed: int) -> Op:
+    raw, name = planned.raw, planned.name
+    kind = raw["type"]
+    if kind == "pool":
+        return Pool(
+            name=name,
+            mode=raw.get("mode", "max"),
+            kernel=raw.get("kernel", 1),
+            stride=raw.get("stride", 1),
+            pad=raw.get("pad", 0),
+            global_=raw.get("global", False),
+            inputs=inputs,
+        )
+    if kind == "concat":
+        return Concat(name=name, inputs=inputs)
+    if kind == "flatten":
+        return Flatten(name=name, inputs=inputs)
+    model = spec.models[kind].updated({k: raw[k] for k in _MODEL_KEYS & set(raw)}, f"{spec.origin} op {name!r}")
+    codes, codebook, bias = synthetic_weights(
+        planned.weight_shape, raw["density"], raw["bits"], raw.get("groups", 1), model, seed, name
+    )
+    return Layer(
+        name=name,
+        kind=kind,
+        codes=codes,
+        codebook=codebook,
+        bias=bias,
+        relu=raw.get("relu", True),
+        stride=raw.get("stride", 1),
+        pad=raw.get("pad", 0),
+        inputs=inputs,
+        code_bits=raw["bits"],
+    )
+
+
+def synthetic_weights(
+    shape: tuple[int, ...], density: float, bits: int, groups: int, model: WeightModel, seed: int, name: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(codes of `shape`, codebook, bias) of a pruned, shared layer; a grouped conv keeps only its diagonal blocks.
+
+    The surviving values of all groups are shared together, as Deep Compression shares one codebook per layer.
+    """
+    rng = synthetic.stream(seed, name)
+    out, fan = shape[0], math.prod(shape[1:])
+    area = math.prod(shape[2:]) if len(shape) == 4 else 1
+    group_rows, group_channels = out // groups, shape[1] // groups
+    cells = [synthetic.kept_cells(rng, group_rows, group_channels, area, density, model) for _ in range(groups)]
+    count = sum(c.size for c in cells)
+    values = synthetic.magnitudes(rng, count, density, fan // groups, model)
+    value_codes, codebook = share(values, bits, name=f"layer {name}")
+    codes = np.zeros(out * fan, dtype=value_codes.dtype)
+    start = 0
+    for group, group_cells in enumerate(cells):
+        row, col = np.divmod(group_cells, group_channels * area)
+        flat = (group * group_rows + row) * fan + group * group_channels * area + col
+        codes[flat] = value_codes[start : start + group_cells.size]
+        start += group_cells.size
+    return codes.reshape(shape), codebook, synthetic.bias(rng, out, fan // groups, model)

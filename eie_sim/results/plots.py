@@ -1,0 +1,238 @@
+"""Paper-ready figures from sweep results (the tidy DataFrame of eie_sim.sweep), saved as PNG and SVG.
+
+Each figure is drawn when the results vary its axis; other swept axes are held at the EIE default (or their
+first value) so a multi-axis sweep still gives clean single-axis curves.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+import matplotlib
+import matplotlib.ticker
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from eie_sim.arch import ArchConfig
+from eie_sim.studies.sweep import ARCH_COLUMNS
+from eie_sim.support.files import write_atomic
+
+COLUMN_WIDTH_IN = 3.5  # one column of a two-column paper
+STYLE = {
+    "font.size": 7,
+    "axes.titlesize": 8,
+    "axes.labelsize": 7,
+    "legend.fontsize": 6,
+    "lines.markersize": 3,
+    "savefig.dpi": 200,
+}
+ENERGY_PREFIX, ENERGY_SUFFIX, ENERGY_TOTAL = "energy_", "_pj", "energy_total_pj"
+
+
+def held(frame: pd.DataFrame, axis: str | None = None) -> pd.DataFrame:
+    """Rows where every swept column other than `axis` sits at its default (or first) value."""
+    defaults = {ARCH_COLUMNS[k]: v for k, v in ArchConfig().to_dict().items()}
+    for column in ARCH_COLUMNS.values():
+        if column == axis or column not in frame or frame[column].nunique() < 2:
+            continue
+        values = frame[column].unique()
+        keep = defaults[column] if defaults[column] in values else values[0]
+        frame = frame[frame[column] == keep]
+    return frame
+
+
+def _layers(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[frame["name"] != "total"]
+
+
+def _figure(height: float = 2.8) -> tuple[plt.Figure, plt.Axes]:
+    return plt.subplots(figsize=(COLUMN_WIDTH_IN, height), layout="constrained")
+
+
+def _legend_below(fig: plt.Figure, columns: int = 4) -> None:
+    """One legend under the axes, so it never hides data."""
+    fig.legend(loc="outside lower center", ncols=columns, frameon=False)
+
+
+def _per_layer_lines(ax: plt.Axes, frame: pd.DataFrame, x: str, y: Callable[[pd.DataFrame], pd.Series]) -> None:
+    for name, rows in _layers(frame).groupby("name", sort=False):
+        rows = rows.sort_values(x)
+        ax.plot(rows[x], y(rows), marker="o", label=name)
+    ax.grid(True, which="both", linewidth=0.3, alpha=0.5)
+
+
+def _label_ticks(ax: plt.Axes, values: list) -> None:
+    """Tick exactly the swept values on a log axis, without minor-tick labels crowding them."""
+    ax.set_xticks(values, labels=[str(v) for v in values])
+    ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+
+
+def _compute_cycles(rows: pd.DataFrame) -> pd.Series:
+    """The engine's cycles, without DRAM-bound time (what PE scaling changes)."""
+    return rows["compute_cycles"] if "compute_cycles" in rows else rows["cycles"]
+
+
+def speedup_vs_pes(frame: pd.DataFrame) -> plt.Figure | None:
+    frame = held(frame, "pes")
+    if frame["pes"].nunique() < 2:
+        return None
+    fig, ax = _figure(3.0)
+    _per_layer_lines(ax, frame, "pes", lambda rows: _compute_cycles(rows).iloc[0] / _compute_cycles(rows))
+    pes = np.sort(frame["pes"].unique())
+    ax.plot(pes, pes / pes[0], "k--", linewidth=0.8, label="ideal")
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="processing elements",
+        ylabel=f"speedup over {pes[0]} PE(s)",
+        title="Scalability (compute cycles)",
+    )
+    _legend_below(fig, 5)
+    return fig
+
+
+def load_efficiency_vs_fifo(frame: pd.DataFrame) -> plt.Figure | None:
+    frame = held(frame, "fifo_depth_entries")
+    if frame["fifo_depth_entries"].nunique() < 2:
+        return None
+    fig, ax = _figure()
+    _per_layer_lines(ax, frame, "fifo_depth_entries", lambda rows: 100 * rows["load_efficiency"])
+    ax.set(
+        xscale="log",
+        xlabel="activation queue depth (entries)",
+        ylabel="load efficiency (%)",
+        title="Load balance vs queue depth",
+    )
+    _legend_below(fig, 5)
+    _label_ticks(ax, sorted(frame["fifo_depth_entries"].unique()))
+    return fig
+
+
+def filler_ratio_vs_pes(frame: pd.DataFrame) -> plt.Figure | None:
+    frame = held(frame, "pes")
+    if frame["pes"].nunique() < 2:
+        return None
+    fig, ax = _figure()
+    _per_layer_lines(ax, frame, "pes", lambda rows: 100 * rows["padding"] / (rows["nnz"] + rows["padding"]))
+    ax.set(xscale="log", xlabel="processing elements", ylabel="filler entries (% of stored)", title="Padding vs PEs")
+    _legend_below(fig, 5)
+    return fig
+
+
+def energy_components(frame: pd.DataFrame) -> list[str]:
+    return [
+        c
+        for c in frame.columns
+        if c.startswith(ENERGY_PREFIX)
+        and c.endswith(ENERGY_SUFFIX)
+        and c != ENERGY_TOTAL
+        and not c.startswith("energy_baseline")
+    ]
+
+
+def energy_breakdown(frame: pd.DataFrame) -> plt.Figure | None:
+    """Each layer's energy split by component, as shares (layers differ by orders of magnitude), total on top."""
+    components = energy_components(frame)
+    if not components:
+        return None
+    rows = _layers(held(frame))
+    fig, ax = _figure(3.4)
+    totals = rows[ENERGY_TOTAL].to_numpy()
+    bottom = np.zeros(len(rows))
+    colors = plt.colormaps["tab10"].colors
+    for i, column in enumerate(components):
+        share = 100 * rows[column].to_numpy() / totals
+        ax.bar(
+            rows["name"],
+            share,
+            bottom=bottom,
+            label=column[len(ENERGY_PREFIX) : -len(ENERGY_SUFFIX)].replace("_", " "),
+            color=colors[i % 10],
+        )
+        bottom += share
+    for x, total in enumerate(totals):
+        ax.text(x, 101, f"{total / 1e6:.3g}", ha="center", va="bottom", fontsize=5)
+    ax.set(ylabel="share of energy (%)", ylim=(0, 112), title="Energy by component (numbers: uJ per inference)")
+    ax.tick_params(axis="x", rotation=60)
+    _legend_below(fig, 3)
+    return fig
+
+
+def sram_vs_dram(frame: pd.DataFrame) -> plt.Figure | None:
+    needed = ["sram_read_bytes", "dram_read_bytes", "baseline_dram_bytes", ENERGY_TOTAL, "baseline_energy_pj"]
+    if any(c not in frame for c in needed):
+        return None
+    rows = _layers(held(frame))
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(2 * COLUMN_WIDTH_IN, 3.6), layout="constrained", sharex=True)
+    x = np.arange(len(rows))
+    top.bar(x - 0.27, rows["sram_read_bytes"], 0.27, label="EIE: SRAM reads")
+    top.bar(x, rows["dram_read_bytes"], 0.27, label="EIE: DRAM reads")
+    top.bar(x + 0.27, rows["baseline_dram_bytes"], 0.27, label="dense 32-bit from DRAM")
+    top.set(yscale="log", ylabel="bytes per inference", title="Where the bytes come from")
+    top.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    bottom.bar(x - 0.2, rows[ENERGY_TOTAL] / 1e6, 0.4, label="EIE, compressed on chip")
+    bottom.bar(x + 0.2, rows["baseline_energy_pj"] / 1e6, 0.4, label="dense weights from DRAM")
+    bottom.set(yscale="log", ylabel="energy per inference (uJ)")
+    bottom.set_xticks(x, rows["name"], rotation=60)
+    bottom.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return fig
+
+
+def energy_vs_width(frame: pd.DataFrame) -> plt.Figure | None:
+    frame = held(frame, "spmat_width_bits")
+    if frame["spmat_width_bits"].nunique() < 2 or ENERGY_TOTAL not in frame:
+        return None
+    fig, ax = _figure()
+    _per_layer_lines(ax, frame, "spmat_width_bits", lambda rows: rows[ENERGY_TOTAL] / 1e6)
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="sparse-matrix SRAM width (bits)",
+        ylabel="energy per inference (uJ)",
+        title="Energy vs SRAM width",
+    )
+    _legend_below(fig, 5)
+    _label_ticks(ax, sorted(frame["spmat_width_bits"].unique()))
+    return fig
+
+
+PLOTS: dict[str, Callable[[pd.DataFrame], plt.Figure | None]] = {
+    "speedup_vs_pes": speedup_vs_pes,
+    "load_efficiency_vs_fifo": load_efficiency_vs_fifo,
+    "energy_breakdown": energy_breakdown,
+    "sram_vs_dram": sram_vs_dram,
+    "filler_ratio_vs_pes": filler_ratio_vs_pes,
+    "energy_vs_spmat_width": energy_vs_width,
+}
+
+
+def plot_all(frame: pd.DataFrame, out_dir: str | Path, prefix: str = "", names: list[str] | None = None) -> list[Path]:
+    """Save every figure the results support (or those `names`) as PNG and SVG in `out_dir`; returns the PNGs."""
+    out_dir = Path(out_dir)
+    written = []
+    with plt.rc_context(STYLE):
+        for name, draw in PLOTS.items():
+            if names is not None and name not in names:
+                continue
+            fig = draw(frame)
+            if fig is None:
+                continue
+            for suffix in ("png", "svg"):
+                path = out_dir / f"{prefix}{name}.{suffix}"
+                buffer = _render(fig, suffix)
+                write_atomic(path, buffer)
+                if suffix == "png":
+                    written.append(path)
+            plt.close(fig)
+    return written
+
+
+def _render(fig: plt.Figure, fmt: str) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=fmt)
+    return buffer.getvalue()

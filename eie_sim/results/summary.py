@@ -1,0 +1,86 @@
+"""A simulation Result as text: the terminal table, JSON (the documented keys) or CSV (layers plus a total row)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from eie_sim.costs.energy import COMPONENTS
+from eie_sim.results.render import table
+from eie_sim.studies.simulate import Result
+
+# column shown in the terminal table -> heading with its unit
+TABLE_COLUMNS = {
+    "name": "layer",
+    "shape": "rows x cols",
+    "vectors": "vectors",
+    "weight_density": "weight density",
+    "input_density": "input density",
+    "padding": "fillers",
+    "cycles": "cycles",
+    "time_us": "time (us)",
+    "useful_gop_per_s": "GOP/s",
+    "load_efficiency": "load eff.",
+    "sram_read_bytes": "SRAM read (B)",
+    "placement": "weights",
+    "dram_read_bytes": "DRAM read (B)",
+    "energy_uj": "energy (uJ)",
+    "power_mw": "power (mW)",
+}
+
+TOTAL_LINES = {
+    "cycles": ("cycles", "{:,.0f}"),
+    "time_us": ("time", "{:,.2f} us"),
+    "inferences_per_s": ("inferences (frames) per s", "{:,.1f} /s"),
+    "useful_gop_per_s": ("useful throughput", "{:,.2f} GOP/s"),
+    "dense_gop_per_s": ("dense-equivalent throughput", "{:,.2f} GOP/s"),
+    "load_efficiency": ("load efficiency", "{:.1%}"),
+    "useful_macs": ("useful MACs", "{:,.0f}"),
+    "padding": ("filler entries stored", "{:,.0f}"),
+    "sram_read_bytes": ("SRAM read", "{:,.0f} B"),
+    "dram_read_bytes": ("DRAM read", "{:,.0f} B"),
+    "dram_weight_bytes": ("  of which weights", "{:,.0f} B"),
+    "dram_write_bytes": ("DRAM written", "{:,.0f} B"),
+    "one_time_load_dram_bytes": ("one-time weight load", "{:,.0f} B"),
+    "power_mw": ("average power", "{:,.1f} mW"),
+    "pj_per_useful_mac": ("energy per useful MAC", "{:,.2f} pJ"),
+    "inferences_per_j": ("inferences per joule", "{:,.1f} /J"),
+}
+
+
+def render_result(result: Result, fmt: str) -> str:
+    if fmt == "json":
+        return result.to_json()
+    if fmt == "csv":
+        total = pd.DataFrame([{"name": "total", **result.total.to_dict()}])
+        return pd.concat([result.layers, total], ignore_index=True).to_csv(index=False)
+    shown = result.layers.assign(
+        shape=result.layers["rows"].astype(str) + " x " + result.layers["cols"].astype(str),
+        energy_uj=result.layers["energy_total_pj"] / 1e6,
+    )
+    shown = shown[list(TABLE_COLUMNS)].rename(columns=TABLE_COLUMNS)
+    arch = result.arch
+    title = f"{result.workload} on EIE: {arch.n_pes} PEs at {arch.clock_mhz:g} MHz, queue depth {arch.fifo_depth}, engine {result.engine}"
+    lines = [
+        f"  {label:<28} {fmt_.format(result.total[key])}"
+        for key, (label, fmt_) in TOTAL_LINES.items()
+        if key in result.total
+    ]
+    lines += energy_lines(result.total)
+    if any(layer.kind == "conv" for layer in (r.layer for r in result.records)):
+        simulated, reference = result.top_classes(5)
+        lines += [
+            f"  {'top-5 outputs, simulated':<28} {', '.join(map(str, simulated))} (16-bit fixed point on EIE)",
+            f"  {'top-5 outputs, float32':<28} {', '.join(map(str, reference))} (same shared weights; {len(set(simulated) & set(reference))}/5 agree)",
+        ]
+    return table(shown, title) + "\nTotal\n" + "\n".join(lines) + "\n"
+
+
+def energy_lines(total: pd.Series) -> list[str]:
+    """Energy per inference by component, in uJ, and the dense baseline's weight reads from DRAM."""
+    lines = [f"  {'energy per inference':<28} {total['energy_total_pj'] / 1e6:,.3f} uJ"]
+    lines += [f"    {c.replace('_', ' '):<26} {total[f'energy_{c}_pj'] / 1e6:,.3f} uJ" for c in COMPONENTS]
+    lines.append(
+        f"  {'dense fp32 weights, DRAM':<28} {total['baseline_energy_pj'] / 1e6:,.3f} uJ "
+        f"({total['baseline_energy_ratio']:,.3g} x the energy above; reading the weights alone)"
+    )
+    return lines
