@@ -1,18 +1,36 @@
-"""eie-sim: a cycle-level simulator of EIE, the Efficient Inference Engine (Han et al., ISCA 2016)."""
+"""eie-sim: a cycle-level simulator of EIE, the Efficient Inference Engine (Han et al., ISCA 2016).
 
-from eie_sim.arch import ArchConfig, arch_from_toml
-from eie_sim.errors import InputError
-from eie_sim.formats.workloads import list_workloads, load_workload
-from eie_sim.studies.simulate import Result, simulate
-from eie_sim.studies.sweep import sweep
+The public API is imported on first use, so that the command line starts without loading numpy, pandas or scipy.
+"""
 
-__all__ = [
-    "ArchConfig",
-    "InputError",
-    "Result",
-    "arch_from_toml",
-    "list_workloads",
-    "load_workload",
-    "simulate",
-    "sweep",
-]
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from eie_sim.arch import ArchConfig, arch_from_toml
+    from eie_sim.errors import InputError
+    from eie_sim.formats.workloads import list_workloads, load_workload
+    from eie_sim.results.result import Result
+    from eie_sim.studies.simulate import Session, simulate
+    from eie_sim.studies.sweep import sweep
+
+_API = {
+    "ArchConfig": "eie_sim.arch",
+    "arch_from_toml": "eie_sim.arch",
+    "InputError": "eie_sim.errors",
+    "list_workloads": "eie_sim.formats.workloads",
+    "load_workload": "eie_sim.formats.workloads",
+    "Result": "eie_sim.results.result",
+    "Session": "eie_sim.studies.simulate",
+    "simulate": "eie_sim.studies.simulate",
+    "sweep": "eie_sim.studies.sweep",
+}
+__all__ = sorted(_API)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _API:
+        raise AttributeError(f"module 'eie_sim' has no attribute {name!r}")
+    return getattr(import_module(_API[name]), name)

@@ -68,7 +68,7 @@ def fit(real_mask, channels, area, seeds=8, rounds=12):
 
 def main(net_path: str) -> None:
     network = load_caffe_net(net_path, input=np.zeros((3, 227, 227), dtype=np.float32))
-    layers = {layer.name: (layer.weights(), layer.bias) for layer in network.layers}
+    layers = {layer.name: (layer.dense_weights(), layer.bias) for layer in network.layers}
     rows = []
     print(
         f"{'layer':20s} {'dens':>5s} | real row/ch/col std | uniform | fitted-model | row_sigma channel_sigma position_sigma"

@@ -7,7 +7,7 @@ import numpy as np
 from eie_sim.arch import ArchConfig
 from eie_sim.compress.encode import encode
 from eie_sim.engine.job import LayerJob
-from eie_sim.model.network import Layer
+from eie_sim.model.ops import Layer
 
 
 def make_job(
@@ -23,7 +23,7 @@ def make_job(
     """An FC layer of `codes` (rows x cols, 0 = pruned); by default code c has the fixed-point weight c."""
     codes = np.asarray(codes, dtype=np.uint8)
     codebook_q = np.arange(16, dtype=np.int64) if codebook_q is None else np.asarray(codebook_q, dtype=np.int64)
-    layer = Layer("layer", "fc", codes, codebook_q.astype(np.float32), relu=relu)
+    layer = Layer.from_codes("layer", "fc", codes, codebook_q.astype(np.float32), relu=relu)
     bias = np.zeros(codes.shape[0], dtype=np.int64) if bias_acc is None else np.asarray(bias_acc, dtype=np.int64)
     inputs = np.atleast_2d(np.asarray(inputs, dtype=np.int64))
     job = LayerJob(encode(layer, arch), codebook_q, bias, shift, relu, act_bits, inputs)

@@ -14,7 +14,7 @@ from layer_job import make_job
 
 from eie_sim.arch import ArchConfig
 from eie_sim.engine.job import LayerJob
-from eie_sim.model.network import Layer
+from eie_sim.model.ops import Layer
 
 
 @dataclass(frozen=True, eq=False)

@@ -10,7 +10,7 @@ import pytest
 
 from eie_sim.errors import InputError
 from eie_sim.formats.caffe import load_caffe_net
-from eie_sim.model.network import INPUT, Concat, Flatten, Pool
+from eie_sim.model.ops import INPUT, Concat, Flatten, Pool
 
 DATA = Path(__file__).parents[1].parent / "shared" / "data" / "squeezenet-deep-compression"
 NET = DATA / "compressed_SqueezeNet.net"
@@ -70,7 +70,7 @@ def test_layers(squeezenet):
     expected = _expected_shapes()
     assert [layer.name for layer in squeezenet.layers] == list(expected)
     for layer in squeezenet.layers:
-        assert layer.codes.shape == expected[layer.name]
+        assert layer.shape == expected[layer.name]
         assert layer.kind == "conv" and layer.code_bits == 8 and layer.relu
         assert layer.codebook.dtype == np.float32 and len(layer.codebook) == 256 and layer.codebook[0] == 0
         assert layer.bias is not None and layer.bias.shape == (layer.rows,)
@@ -259,13 +259,13 @@ def test_synthetic_file(tmp_path):
     assert net.name == "tiny" and np.array_equal(net.input, x)
     for name, (codes, codebook, bias, fillers) in expected.items():
         layer = net.layer(name)
-        assert np.array_equal(layer.codes.reshape(-1), codes.reshape(-1))
+        assert np.array_equal(layer.dense_codes().reshape(-1), codes.reshape(-1))
         assert np.array_equal(layer.codebook, codebook) and np.array_equal(layer.bias, bias)
         assert net.fillers[name] == fillers
     assert net.fillers["ip"] > 0
-    assert net.layer("ip").kind == "fc" and net.layer("ip").code_bits == 4 and net.layer("ip").codes.shape == (37, 72)
+    assert net.layer("ip").kind == "fc" and net.layer("ip").code_bits == 4 and net.layer("ip").shape == (37, 72)
     assert [net.layer(n).relu for n in ("c1", "e1", "e3", "ip")] == [True, False, True, False]
-    assert net.layer("e3").pad == 1 and net.layer("c1").codes.shape == (4, 2, 3, 3)
+    assert net.layer("e3").pad == 1 and net.layer("c1").shape == (4, 2, 3, 3)
     kinds = [type(op).__name__ for op in net.ops]
     assert kinds == ["Layer", "Pool", "Layer", "Layer", "Concat", "Flatten", "Layer"]
     flatten = net.ops[5]
@@ -282,7 +282,7 @@ def test_synthetic_pool_ceil_mode(tmp_path):
     # so stride 3 makes the two differ: ceil((7-3)/3)+1 = 3 against floor's 2.
     prototxt.write_text(SYNTHETIC_PROTOTXT.replace("kernel_size: 3 stride: 2", "kernel_size: 3 stride: 3"))
     net = load_caffe_net(net_path, input=np.ones((2, 7, 7), np.float32))
-    assert net.layer("ip").codes.shape == (37, 72)
+    assert net.layer("ip").shape == (37, 72)
 
 
 @pytest.mark.parametrize(
@@ -346,4 +346,4 @@ def test_synthetic_input_layer(tmp_path):
     prototxt.write_text(SYNTHETIC_PROTOTXT.replace(header, layer))
     net = load_caffe_net(net_path, input=np.ones((2, 7, 7), np.float32))
     assert net.layer("c1").inputs == (INPUT,)
-    assert np.array_equal(net.layer("ip").codes, expected["ip"][0])
+    assert np.array_equal(net.layer("ip").dense_codes(), expected["ip"][0])

@@ -1,5 +1,6 @@
 import json
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -8,17 +9,14 @@ pytest.importorskip("sklearn")
 
 from eie_sim.arch import ArchConfig
 from eie_sim.cli import main
-from eie_sim.compress.encode import encode
 from eie_sim.compress.share import make_layer
 from eie_sim.engine import get_engine
 from eie_sim.errors import InputError
 from eie_sim.examples.digits import layer_densities, load_digits_data, run_digits
 from eie_sim.examples.mlp import TrainConfig, init_mlp, train, train_centroids
-from eie_sim.model import graph
+from eie_sim.model.functional import functional_model
 from eie_sim.model.network import fc_chain
-from eie_sim.model.number_formats import float_matvec
-from eie_sim.model.reference import reference_tensors
-from eie_sim.studies.simulate import network_inputs, simulate
+from eie_sim.studies.simulate import Session, simulate
 
 
 @pytest.fixture(scope="module")
@@ -36,18 +34,16 @@ def test_digits_meets_the_accuracy_and_density_targets(digits_run):
     eie_accuracy = stage(run, "EIE simulation (16-bit fixed point)")
     assert float_accuracy >= 95.0
     assert float_accuracy - eie_accuracy <= 2.0
-    kept = sum(layer.nnz for layer in run.network.layers) / sum(layer.codes.size for layer in run.network.layers)
+    kept = sum(layer.nnz for layer in run.network.layers) / sum(layer.rows * layer.cols for layer in run.network.layers)
     assert kept <= 0.10
     assert all(len(layer.codebook) <= 16 for layer in run.network.layers)
     assert run.result.layers["vectors"].tolist() == [360, 360, 360]
 
 
 def test_simulated_predictions_equal_the_fixed_point_reference(digits_run):
-    network, result = digits_run.network, digits_run.result
-    reference = reference_tensors(network, result.plan, network_inputs(network))
-    for name in ("fc1", "fc2", "fc3"):
-        np.testing.assert_array_equal(result.tensors_q[name], reference[name])
-    assert np.array_equal(digits_run.predictions, np.argmax(reference["fc3"], axis=1))
+    network = digits_run.network
+    checked = simulate(network, ArchConfig(), verify=True)  # every layer's engine outputs against the reference
+    assert np.array_equal(digits_run.predictions, np.argmax(checked.functional.fixed_tensors["fc3"], axis=1))
 
 
 def test_regularization_table_has_the_four_combinations(digits_run):
@@ -73,20 +69,19 @@ def test_a_batch_of_vectors_runs_like_one_vector_at_a_time():
     ]
     batch = rng.random((5, 24)).astype(np.float32)
     network = fc_chain("batch", layers, batch)
-    together = graph.run(network, {"input": batch}, float_matvec, fixed=False)["b"]
+    together = functional_model(network, 16).float_tensors["b"]
     assert together.shape == (5, 7)
     for row, x in enumerate(batch):
-        alone = graph.run(fc_chain("one", layers, x), {"input": x}, float_matvec, fixed=False)["b"]
+        alone = functional_model(fc_chain("one", layers, x), 16).float_tensors["b"]
         np.testing.assert_allclose(together[row], alone, rtol=1e-5, atol=1e-5)
     arch = ArchConfig(n_pes=4)
-    whole = simulate(network, arch)
+    whole = simulate(network, arch, verify=True)
     assert whole.layers["vectors"].tolist() == [5, 5]
     # vectors run one after another from empty queues: the batch takes the sum of the single-vector cycles
-    layer, run_layer = network.layers[0], get_engine("fast")
-    inputs_q = whole.tensors_q["input"]
-    single = [run_layer(whole.plan.job(layer, encode(layer, arch), inputs_q[[row]]), arch) for row in range(5)]
+    job, run_layer = next(Session(network).layer_work(arch)).jobs[0], get_engine("fast")
+    single = [run_layer(replace(job, inputs=job.inputs[[row]]), arch) for row in range(5)]
     assert whole.layers["cycles"][0] == sum(s.counts.cycles for s in single)
-    np.testing.assert_array_equal(whole.tensors_q["a"], np.concatenate([s.outputs for s in single]))
+    np.testing.assert_array_equal(whole.functional.fixed_tensors["a"], np.concatenate([s.outputs for s in single]))
 
 
 def test_masked_retraining_keeps_pruned_weights_at_zero_and_survivors_trained():
@@ -107,14 +102,14 @@ def test_centroid_fine_tuning_keeps_codes_and_the_zero_code():
     layers = [
         make_layer(f"l{i}", "fc", w * (np.abs(w) > 0.1), 3, b) for i, (w, b) in enumerate(zip(mlp.weights, mlp.biases))
     ]
-    codes, codebooks = [l.codes for l in layers], [l.codebook for l in layers]
+    codes, codebooks = [l.dense_codes() for l in layers], [l.codebook for l in layers]
     books, tuned = train_centroids(
         codes, codebooks, mlp, data.x_train[:200], data.y_train[:200], TrainConfig(epochs=2), seed=0
     )
     for layer, book, w in zip(layers, books, tuned.weights):
         assert book[0] == 0 and len(book) == len(layer.codebook)
         assert not np.allclose(book, layer.codebook)
-        np.testing.assert_array_equal(w, book[layer.codes])
+        np.testing.assert_array_equal(w, book[layer.dense_codes()])
 
 
 def test_layer_densities_keep_the_target_overall():
@@ -154,4 +149,6 @@ def test_saved_digits_network_simulates_alike(digits_run, tmp_path):
     np.testing.assert_array_equal(loaded.input, digits_run.network.input)
     again = simulate(loaded, ArchConfig())
     assert again.layers["cycles"].tolist() == digits_run.result.layers["cycles"].tolist()
-    np.testing.assert_array_equal(again.tensors_q["fc3"], digits_run.result.tensors_q["fc3"])
+    np.testing.assert_array_equal(
+        again.functional.fixed_tensors["fc3"], digits_run.result.functional.fixed_tensors["fc3"]
+    )

@@ -24,7 +24,8 @@ from eie_sim.costs.energy import (
 )
 from eie_sim.engine.job import LayerCounts
 from eie_sim.errors import InputError
-from eie_sim.model.network import Layer, fc_chain
+from eie_sim.model.network import fc_chain
+from eie_sim.model.ops import Layer
 from eie_sim.studies.simulate import simulate
 
 TABLE_TEXT = (Path(__file__).parents[1] / "eie_sim" / "data" / "energy_45nm.toml").read_text()
@@ -94,7 +95,9 @@ def test_layer_energy_by_hand_and_total_is_the_sum_of_components() -> None:
     model = energy_model(arch)
     c = counts(n_pes=4, cycles=1000, broadcasts=10, lnzd_rows=3, queue_pushes=40, ptr_reads=80, spmat_reads=25,
                codebook_lookups=90, rf_reads=200, rf_writes=180, act_sram_reads=7, act_sram_writes=5)  # fmt: skip
-    enc = encode(Layer("l", "fc", np.ones((8, 100), dtype=np.uint8), np.array([0.0, 1.0], dtype=np.float32)), arch)
+    enc = encode(
+        Layer.from_codes("l", "fc", np.ones((8, 100), dtype=np.uint8), np.array([0.0, 1.0], dtype=np.float32)), arch
+    )
     energy = layer_energy(c, SramAccesses.of(c), dram_bytes=64, cycles=1000, enc=enc, model=model)
     assert list(energy) == [*COMPONENTS, "total"]
     assert energy["total"] == sum(energy[k] for k in COMPONENTS)
@@ -138,7 +141,7 @@ def test_simulation_results_carry_consistent_energy_and_power() -> None:
     codebook = np.linspace(-1, 1, 16).astype(np.float32)
     codebook[0] = 0
     layers = [
-        Layer(
+        Layer.from_codes(
             f"fc{i}",
             "fc",
             np.where(rng.random((r, c)) < 0.2, rng.integers(1, 16, (r, c)), 0).astype(np.uint8),

@@ -44,7 +44,7 @@ def test_counters_match_definitions(case: Case) -> None:
     words = np.where(length > 0, (start + length - 1) // enc.entries_per_word - start // enc.entries_per_word + 1, 0)
     broadcasts = enc.n_tiles * int(sent.sum())
     lookups = int((length.sum(axis=(0, 1)) * sent).sum())
-    useful = int((np.count_nonzero(case.layer.matrix_codes, axis=0) * sent).sum())
+    useful = int((np.count_nonzero(case.layer.codes.dense(), axis=0) * sent).sum())
 
     assert c.broadcasts == broadcasts
     assert c.lnzd_rows == len(inputs) * enc.n_tiles * -(-enc.cols // n)
@@ -95,7 +95,7 @@ def test_tiles_are_independent_runs(case: Case) -> None:
         local = np.arange(tile * enc.tile_rows, (tile + 1) * enc.tile_rows)
         rows = (local[:, None] * n + np.arange(n)).ravel()
         rows = rows[rows < enc.rows]
-        _, job = make_job(case.layer.matrix_codes[rows], case.job.inputs, case.arch, case.job.codebook_q)
+        _, job = make_job(case.layer.codes.dense()[rows], case.job.inputs, case.arch, case.job.codebook_q)
         assert job.enc.n_tiles == 1
         per_tile.append(fast.simulate_layer(job, case.arch).counts)
     timing = ["cycles", "broadcasts", "codebook_lookups", "empty_slices", "pe_busy", "pe_starved"]

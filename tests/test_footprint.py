@@ -9,15 +9,17 @@ import pytest
 
 from eie_sim.arch import ArchConfig
 from eie_sim.compress.encode import encode
-from eie_sim.compress.footprint import layer_footprint, network_footprint, render_footprint
+from eie_sim.compress.footprint import layer_footprint, network_footprint
 from eie_sim.formats.workloads import load_workload
-from eie_sim.model.network import Layer, fc_chain
+from eie_sim.model.network import fc_chain
+from eie_sim.model.ops import Layer
+from eie_sim.results.storage import render_footprint
 
 NET = Path(__file__).parents[1].parent / "shared" / "data" / "squeezenet-deep-compression" / "compressed_SqueezeNet.net"
 
 
 def _layer(codes: np.ndarray, name: str = "fc") -> Layer:
-    return Layer(
+    return Layer.from_codes(
         name,
         "fc",
         np.asarray(codes, dtype=np.uint8),

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from eie_sim.compress.huffman import code_lengths, huffman_bits, stored_size
-from eie_sim.model.network import Layer
+from eie_sim.model.ops import Layer
 
 
 def test_dyadic_distribution_is_coded_at_its_entropy() -> None:
@@ -43,7 +43,7 @@ def test_stored_size_by_hand() -> None:
     """Weights flattened: non-zeros at 1, 2 and 40 (a gap of 37: two fillers), 3-bit codes, 4-bit indices."""
     codes = np.zeros((2, 25), dtype=np.uint8)
     codes.flat[[1, 2, 40]] = [3, 3, 5]
-    layer = Layer("x", "fc", codes, np.linspace(0, 1, 8), bias=np.zeros(2, dtype=np.float32), code_bits=3)
+    layer = Layer.from_codes("x", "fc", codes, np.linspace(0, 1, 8), bias=np.zeros(2, dtype=np.float32), code_bits=3)
     size = stored_size(layer, index_bits=4)
     assert size["dc_entries"] == 5 and size["dc_fillers"] == 2
     assert size["dc_codes_bytes"] == math.ceil(5 * 3 / 8)

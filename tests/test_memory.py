@@ -9,9 +9,10 @@ import pytest
 
 from eie_sim.arch import ArchConfig
 from eie_sim.compress.encode import encode
-from eie_sim.compress.footprint import network_footprint
-from eie_sim.costs.memory import Footprint, activation_capacity
-from eie_sim.model.network import Layer, Network, fc_chain
+from eie_sim.compress.footprint import LayerFootprint, network_footprint
+from eie_sim.costs.memory import activation_capacity
+from eie_sim.model.network import Network, fc_chain
+from eie_sim.model.ops import Layer
 from eie_sim.studies.simulate import simulate
 
 ARCH = ArchConfig(n_pes=4, rf_entries=16, act_sram_kb=1.0)
@@ -21,7 +22,7 @@ CODEBOOK = np.concatenate([[0.0], np.linspace(-1, 1, 15)]).astype(np.float32)
 def fc(name: str, rows: int, cols: int, density: float, seed: int, inputs: tuple[str, ...] = ("input",)) -> Layer:
     rng = np.random.default_rng(seed)
     codes = np.where(rng.random((rows, cols)) < density, rng.integers(1, 16, (rows, cols)), 0).astype(np.uint8)
-    return Layer(name, "fc", codes, CODEBOOK, inputs=inputs)
+    return Layer.from_codes(name, "fc", codes, CODEBOOK, inputs=inputs)
 
 
 def chain(*shapes: tuple[int, int]) -> Network:
@@ -29,8 +30,8 @@ def chain(*shapes: tuple[int, int]) -> Network:
     return fc_chain("chain", layers, np.random.default_rng(9).random(shapes[0][1]).astype(np.float32))
 
 
-def footprints(network: Network, arch: ArchConfig) -> list[Footprint]:
-    return [Footprint.of(encode(layer, arch)) for layer in network.layers]
+def footprints(network: Network, arch: ArchConfig) -> list[LayerFootprint]:
+    return [LayerFootprint.of(encode(layer, arch)) for layer in network.layers]
 
 
 def test_a_network_that_fits_is_resident_and_agrees_with_the_footprint_report() -> None:

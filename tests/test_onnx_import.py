@@ -10,9 +10,8 @@ from onnx.reference import ReferenceEvaluator
 
 from eie_sim.errors import InputError
 from eie_sim.formats.onnx import load_onnx
-from eie_sim.model.network import Concat, Flatten, Pool
-from eie_sim.model.reference import reference_tensors
-from eie_sim.studies.simulate import network_inputs, simulate
+from eie_sim.model.ops import Concat, Flatten, Pool
+from eie_sim.studies.simulate import simulate
 
 
 def grid_weights(rng, shape, scale):
@@ -37,10 +36,7 @@ def save(tmp_path, nodes, inputs, output_shape, weights, name="model", opset=19)
 def check_simulation(path, model, **options):
     """Simulated outputs equal the fixed-point reference and are close to onnx's own float evaluation."""
     network = load_onnx(path, weight_bits=8, **options)
-    result = simulate(network)
-    reference = reference_tensors(network, result.plan, network_inputs(network))
-    for layer in network.layers:
-        np.testing.assert_array_equal(result.tensors_q[layer.output], reference[layer.output])
+    result = simulate(network, verify=True)  # every layer's engine outputs against the reference
     x = network.input if network.input.ndim == 2 else network.input[None]  # the batch dimension back
     (expected,) = ReferenceEvaluator(model).run(None, {model.graph.input[0].name: x})
     got = result.output().reshape(expected.shape)
@@ -147,12 +143,12 @@ def test_weights_with_few_values_keep_them_and_others_are_shared_or_pruned(tmp_p
     path, _ = conv_model(tmp_path, np.random.default_rng(3))
     exact = load_onnx(path, weight_bits=8)
     weights = {t.name: numpy_helper.to_array(t) for t in onnx.load(path).graph.initializer}
-    np.testing.assert_array_equal(exact.layer("conv1").weights(), weights["conv1"])
+    np.testing.assert_array_equal(exact.layer("conv1").dense_weights(), weights["conv1"])
     shared = load_onnx(path, weight_bits=2)
     assert all(len(layer.codebook) <= 4 for layer in shared.layers)
     pruned = load_onnx(path, weight_bits=4, density=0.25)
     for layer in pruned.layers:
-        assert layer.nnz == round(0.25 * layer.codes.size)
+        assert layer.nnz == round(0.25 * layer.rows * layer.cols)
 
 
 def test_input_is_seeded_or_given(tmp_path):

@@ -8,7 +8,8 @@ import pytest
 from eie_sim.compress.share import kmeans_1d, make_layer, requantize, requantize_network, share
 from eie_sim.errors import InputError
 from eie_sim.model.fixedpoint import frac_bits_for, to_fixed, to_float
-from eie_sim.model.network import Layer, fc_chain
+from eie_sim.model.network import fc_chain
+from eie_sim.model.ops import Layer
 
 
 def _pruned_laplacian(shape: tuple[int, ...], density: float, seed: int = 0) -> np.ndarray:
@@ -42,34 +43,39 @@ def test_weighted_kmeans_equals_repeated_values() -> None:
 
 @pytest.mark.parametrize("bits", [2, 4, 5, 8])
 def test_share_codebook(bits: int) -> None:
-    weights = _pruned_laplacian((300, 200), 0.1)
-    codes, codebook = share(weights, bits)
-    assert len(codebook) == 1 << bits and codebook[0] == 0
-    np.testing.assert_array_equal(codes == 0, weights == 0)
+    values = _pruned_laplacian((300, 200), 1.0).ravel()
+    codes, codebook = share(values, bits)
+    assert len(codebook) == 1 << bits and codebook[0] == 0 and codes.min() >= 1
     frac = frac_bits_for(float(np.abs(codebook).max()), 16)
     np.testing.assert_array_equal(to_float(to_fixed(codebook, frac, 16), frac), codebook)
-    nonzero = weights != 0
-    error = np.abs(weights[nonzero] - codebook[codes[nonzero]])
-    nearest = np.abs(weights[nonzero][:, None] - codebook[None, 1:]).min(axis=1)
+    # each weight, rounded to the 16-bit grid of the largest one, takes its nearest shared value
+    grid = frac_bits_for(float(np.abs(values).max()), 16)
+    rounded = to_float(to_fixed(values, grid, 16), grid)
+    error = np.abs(rounded - codebook[codes])
+    nearest = np.abs(rounded[:, None] - codebook[None, 1:]).min(axis=1)
     np.testing.assert_allclose(error, nearest, atol=1e-12)
 
 
 def test_share_is_deterministic_and_quantizes_finely() -> None:
-    weights = _pruned_laplacian((100, 100), 0.3, seed=5)
-    first, second = share(weights, 4), share(weights, 4)
+    values = _pruned_laplacian((100, 100), 1.0, seed=5).ravel()
+    first, second = share(values, 4), share(values, 4)
     np.testing.assert_array_equal(first[0], second[0])
     np.testing.assert_array_equal(first[1], second[1])
-    nonzero = weights != 0
-    error = weights[nonzero] - first[1][first[0][nonzero]]
-    assert np.sqrt(np.mean(error**2)) < 0.2 * weights[nonzero].std()  # 15 clusters over [min, max]
+    error = values - first[1][first[0]]
+    assert np.sqrt(np.mean(error**2)) < 0.2 * values.std()  # 15 clusters over [min, max]
 
 
 def test_few_distinct_values_are_kept_exactly() -> None:
+    values = np.array([0.3, -1.7, 0.3, 2.5e-7])
+    codes, codebook = share(values, 2)
+    np.testing.assert_array_equal(codebook[codes], values)
+    spread = np.repeat([0.5, -0.25, 7.0], 5000)  # beyond the first sample, the last value appears late
+    spread[-1] = 3.0
+    codes, codebook = share(spread, 3)
+    np.testing.assert_array_equal(codebook[codes], spread)
     weights = np.array([[0.0, 0.3, -1.7], [0.3, 0.0, 2.5e-7]])
-    codes, codebook = share(weights, 2)
-    np.testing.assert_array_equal(codebook[codes], weights)
     layer = make_layer("fc", "fc", weights, bits=4)
-    np.testing.assert_array_equal(layer.weights(), weights.astype(np.float32))
+    np.testing.assert_array_equal(layer.dense_weights(), weights.astype(np.float32))
     assert layer.code_bits == 4
 
 
@@ -84,15 +90,17 @@ def test_requantize_keeps_zeros_and_maps_codes_consistently() -> None:
     layer = make_layer("conv", "conv", _pruned_laplacian((32, 16, 3, 3), 0.33), bits=8)
     narrow = requantize(layer, 4)
     assert narrow.code_bits == 4 and len(narrow.codebook) == 16 and narrow.codebook[0] == 0
-    np.testing.assert_array_equal(narrow.codes == 0, layer.codes == 0)
-    pairs = np.unique(np.stack([layer.codes.ravel(), narrow.codes.ravel()]), axis=1)
+    np.testing.assert_array_equal(narrow.codes.rows, layer.codes.rows)
+    np.testing.assert_array_equal(narrow.codes.indptr, layer.codes.indptr)
+    pairs = np.unique(np.stack([layer.codes.codes, narrow.codes.codes]), axis=1)
     assert len(np.unique(pairs[0])) == pairs.shape[1]  # each old code goes to exactly one new code
     assert requantize(narrow, 6) is narrow
 
 
 def test_requantize_network_only_touches_wide_layers() -> None:
     wide = make_layer("a", "fc", _pruned_laplacian((20, 30), 0.5), bits=8)
-    few = Layer("b", "fc", np.array([[1, 0], [2, 1]], dtype=np.uint8), np.array([0.0, 0.5, -0.5]), code_bits=8)
+    few_codes = np.tile(np.array([[1, 0], [2, 1]], dtype=np.uint8), (1, 10))  # 2 x 20: reads wide's 20 outputs
+    few = Layer.from_codes("b", "fc", few_codes, np.array([0.0, 0.5, -0.5]), code_bits=8)
     network = requantize_network(fc_chain("net", [wide, few], np.ones(30)), 4)
     assert [layer.code_bits for layer in network.layers] == [4, 4]
-    np.testing.assert_array_equal(network.layers[1].weights(), few.weights())
+    np.testing.assert_array_equal(network.layers[1].dense_weights(), few.dense_weights())

@@ -11,8 +11,9 @@ import pytest
 from eie_sim.errors import InputError
 from eie_sim.formats.spec import PlannedOp
 from eie_sim.formats.workloads import builtin_specs, list_workloads, load_workload, save_npz, workload_table
-from eie_sim.model.network import INPUT, Flatten, Network
-from eie_sim.model.number_formats import run_float
+from eie_sim.model.functional import functional_model
+from eie_sim.model.network import Network
+from eie_sim.model.ops import INPUT, Flatten
 
 
 @cache
@@ -30,7 +31,7 @@ def test_builtin_matches_its_spec(name: str) -> None:
     ops = _weighted(name)
     assert [layer.name for layer in network.layers] == [op.name for op in ops]
     for op, layer in zip(ops, network.layers):
-        assert layer.codes.shape == op.weight_shape
+        assert layer.shape == op.weight_shape
         assert layer.nnz == op.nonzeros == round(op.raw["density"] * op.weights)
         assert layer.code_bits == op.raw["bits"] and len(layer.codebook) <= 1 << layer.code_bits
         assert layer.bias is not None and layer.bias.shape == (layer.rows,)
@@ -38,14 +39,15 @@ def test_builtin_matches_its_spec(name: str) -> None:
 
 def test_grouped_convolutions_keep_only_diagonal_blocks() -> None:
     conv2 = loaded("alexnet").layer("conv2")
-    assert conv2.codes.shape == (256, 96, 5, 5)
-    assert not conv2.codes[:128, 48:].any() and not conv2.codes[128:, :48].any()
+    codes = conv2.dense_codes()
+    assert codes.shape == (256, 96, 5, 5)
+    assert not codes[:128, 48:].any() and not codes[128:, :48].any()
 
 
 @pytest.mark.parametrize("name", ["squeezenet", "lenet-300-100", "eie-paper"])
 def test_networks_run_end_to_end(name: str) -> None:
     network = loaded(name)
-    tensors = run_float(network, {INPUT: network.input, **network.extra_inputs})
+    tensors = functional_model(network, 16).float_tensors
     assert np.all(np.isfinite(tensors[network.output]))
     if name == "squeezenet":
         assert network.input.shape == (3, 227, 227)
@@ -67,24 +69,24 @@ def test_eie_paper_layers_have_their_own_inputs() -> None:
 def test_standalone_layer_equals_the_same_layer_in_its_network() -> None:
     alone, network = loaded("alex-7"), loaded("eie-paper")
     assert [layer.name for layer in alone.layers] == ["alex-7"] and alone.layers[0].inputs == (INPUT,)
-    np.testing.assert_array_equal(alone.layers[0].codes, network.layer("alex-7").codes)
+    np.testing.assert_array_equal(alone.layers[0].dense_codes(), network.layer("alex-7").dense_codes())
     np.testing.assert_array_equal(alone.input, network.extra_inputs["alex-7/input"])
 
 
 def test_seed_determinism() -> None:
     first, again, other = loaded("squeezenet"), load_workload("squeezenet", seed=0), loaded("squeezenet", 1)
     for a, b, c in zip(first.layers, again.layers, other.layers):
-        np.testing.assert_array_equal(a.codes, b.codes)
+        np.testing.assert_array_equal(a.dense_codes(), b.dense_codes())
         np.testing.assert_array_equal(a.codebook, b.codebook)
     np.testing.assert_array_equal(first.input, again.input)
-    assert not np.array_equal(first.layer("conv10").codes, other.layer("conv10").codes)
+    assert not np.array_equal(first.layer("conv10").dense_codes(), other.layer("conv10").dense_codes())
     assert not np.array_equal(first.input, other.input)
 
 
 @pytest.mark.parametrize(("name", "layer"), [("squeezenet", "conv10"), ("eie-paper", "alex-7"), ("vgg16", "conv4_2")])
 def test_row_and_column_nonuniformity_well_above_uniform(name: str, layer: str) -> None:
     """Real pruned layers: non-zeros per row and per column spread 2.6x and 2.9x a uniform pattern's (SqueezeNet conv10)."""
-    mask = loaded(name).layer(layer).matrix_codes != 0
+    mask = loaded(name).layer(layer).codes.dense() != 0
     rows, cols = mask.shape
     density = mask.mean()
     row_ratio = mask.sum(axis=1).std() / np.sqrt(cols * density * (1 - density))
@@ -94,7 +96,7 @@ def test_row_and_column_nonuniformity_well_above_uniform(name: str, layer: str) 
 
 def test_squeezenet_conv10_matches_the_real_layer() -> None:
     """The real conv10 has non-zeros per row std 23.9, per column 36.6; busiest of 64 PEs 1.135x the mean."""
-    mask = loaded("squeezenet").layer("conv10").matrix_codes != 0
+    mask = loaded("squeezenet").layer("conv10").codes.dense() != 0
     assert mask.sum(axis=1).std() == pytest.approx(23.9, rel=0.1)
     assert mask.sum(axis=0).std() == pytest.approx(36.6, rel=0.1)
     per_pe = np.bincount(np.nonzero(mask)[0] % 64, minlength=64)
@@ -153,7 +155,7 @@ def test_spec_file(tmp_path: Path) -> None:
     assert [op.name for op in network.ops] == ["c1", "p1", "flat", "f1"] and isinstance(network.ops[2], Flatten)
     assert network.layer("f1").codes.shape == (5, 4 * 2 * 2)  # 9 -> conv 4 -> ceil-mode pool 2
     assert network.layer("c1").nnz == 36 and network.layer("f1").relu is False
-    assert run_float(network, {INPUT: network.input})["f1"].shape == (5,)
+    assert functional_model(network, 16).float_tensors["f1"].shape == (5,)
 
 
 @pytest.mark.parametrize(
@@ -223,7 +225,7 @@ def test_save_npz_round_trip(tmp_path: Path, name: str) -> None:
         assert (a.name, a.kind, a.stride, a.pad, a.relu, a.inputs, a.output, a.code_bits) == (
             b.name, b.kind, b.stride, b.pad, b.relu, b.inputs, b.output, b.code_bits
         )  # fmt: skip
-        np.testing.assert_array_equal(a.codes, b.codes)
+        np.testing.assert_array_equal(a.dense_codes(), b.dense_codes())
         np.testing.assert_array_equal(a.codebook, b.codebook)
         np.testing.assert_array_equal(a.bias, b.bias)
     np.testing.assert_array_equal(network.input, back.input)
@@ -240,10 +242,10 @@ def test_plain_npz_chain(tmp_path: Path) -> None:
     np.savez(path, **{"c.weight": conv, "c.bias": np.ones(4), "f.weight": fc, "input": rng.random((2, 6, 6))})
     network = load_workload(str(path), weight_bits=3)
     c, f = network.layers
-    np.testing.assert_array_equal(c.weights(), conv.astype(np.float32))  # three values: kept as they are
-    assert len(f.codebook) == 8 and f.code_bits == 3 and np.array_equal(f.codes == 0, fc == 0)
+    np.testing.assert_array_equal(c.dense_weights(), conv.astype(np.float32))  # three values: kept as they are
+    assert len(f.codebook) == 8 and f.code_bits == 3 and np.array_equal(f.dense_codes() == 0, fc == 0)
     assert isinstance(network.ops[1], Flatten) and c.relu and not f.relu
-    assert run_float(network, {INPUT: network.input})["f"].shape == (3,)
+    assert functional_model(network, 16).float_tensors["f"].shape == (3,)
 
 
 @pytest.mark.parametrize(

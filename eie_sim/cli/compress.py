@@ -1,4 +1,4 @@
-"""`eie-sim compress`."""
+"""`eie-sim compress`: the EIE-format footprint and Deep Compression stored size, as tables, JSON or CSV."""
 
 from __future__ import annotations
 
@@ -18,8 +18,9 @@ def register(sub: Any) -> None:
     add_output_options(parser)
 
     def run(args: argparse.Namespace) -> int:
-        from eie_sim.compress.footprint import network_footprint, render_footprint
+        from eie_sim.compress.footprint import network_footprint
         from eie_sim.formats.workloads import save_npz
+        from eie_sim.results.storage import render_footprint
 
         if args.save is not None and not args.save.endswith(".npz"):
             raise InputError(f"--save: {args.save!r} must end in .npz (the format load_workload reads back)")

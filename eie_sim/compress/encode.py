@@ -17,7 +17,8 @@ import numpy as np
 
 from eie_sim.arch import ArchConfig
 from eie_sim.errors import InputError
-from eie_sim.model.network import Layer
+from eie_sim.model.ops import Layer
+from eie_sim.model.sparse import SparseCodes, code_dtype, stable_order
 
 
 @dataclass(frozen=True, eq=False)
@@ -118,17 +119,10 @@ class EncodedLayer:
         return np.stack([part.sum(axis=(0, 1), dtype=np.int64) for part in per_slice])
 
     @cached_property
-    def column_entries(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The real entries (fillers dropped) regrouped column by column, so that an input's non-zero columns are
-        read without touching the others: (cols + 1,) where each column starts, each entry's global row (both int32
-        when every row and position fits: scipy's own index type, no conversion) and its code."""
+    def real_entries(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(global row, column, code) of every stored entry but the fillers, decoded from the format itself."""
         real = np.flatnonzero(self.codes)
-        col = self.entry_col[real].astype(np.min_scalar_type(max(self.cols - 1, 0)))  # narrow keys: a radix sort
-        real = real[np.argsort(col, kind="stable")]
-        index = np.int32 if max(self.rows, real.size) < 2**31 else np.int64
-        start = np.zeros(self.cols + 1, dtype=index)
-        np.cumsum(np.bincount(col, minlength=self.cols), out=start[1:])
-        return start, self.entry_row[real].astype(index), self.codes[real]
+        return self.entry_row[real], self.entry_col[real], self.codes[real]
 
     @property
     def n_entries(self) -> int:
@@ -145,7 +139,11 @@ def effective_code_bits(layer: Layer, arch: ArchConfig) -> int:
 
 
 def encode(layer: Layer, arch: ArchConfig) -> EncodedLayer:
-    """Encode a layer's code matrix for `arch` (PE count, register-file size, index and word widths)."""
+    """Encode a layer's sparse codes for `arch` (PE count, register-file size, index and word widths).
+
+    The layer's codes come in column order with rows ascending, so one stable linear-time sort by (PE, tile)
+    puts every entry in its PE's slice order: (PE, tile, column, row).
+    """
     n_pes, tile_rows = arch.n_pes, arch.rf_entries
     code_bits = effective_code_bits(layer, arch)
     entry_bits = code_bits + arch.index_bits
@@ -155,35 +153,38 @@ def encode(layer: Layer, arch: ArchConfig) -> EncodedLayer:
             f"spmat_width: {arch.spmat_width} bits cannot hold one {entry_bits}-bit entry of layer {layer.name} "
             f"({code_bits}-bit codes + {arch.index_bits}-bit index)"
         )
-    matrix = layer.matrix_codes
-    rows, cols = matrix.shape
+    rows, cols = layer.rows, layer.cols
     n_tiles = max(1, -(-(-(-rows // n_pes)) // tile_rows))
-    row, col = np.nonzero(matrix)
-    code = matrix[row, col]
-    pe, local = row % n_pes, row // n_pes
-    tile, tile_row = local // tile_rows, local % tile_rows
-    group = (pe * n_tiles + tile) * cols + col
-    order = np.argsort(group * tile_rows + tile_row, kind="stable")
-    group, tile_row, code = group[order], tile_row[order], code[order]
+    local, pe = np.divmod(layer.codes.rows, n_pes)
+    tile, tile_row = np.divmod(local, tile_rows)
+    slot = pe * n_tiles + tile  # the (PE, tile) CSC matrix each entry belongs to
+    order = stable_order(slot, n_pes * n_tiles)
+    slot, col = slot[order], layer.codes.columns[order]
+    tile_row, code = tile_row[order], layer.codes.codes[order]
 
-    first_in_slice = np.ones(group.size, dtype=bool)
-    first_in_slice[1:] = group[1:] != group[:-1]
-    previous_row = np.where(first_in_slice, -1, np.concatenate([[-1], tile_row[:-1]]))
-    gap = tile_row - previous_row - 1
-    span = arch.max_gap + 1
-    fillers = gap // span
-
-    total = group.size + int(fillers.sum())
-    position = np.arange(group.size) + np.cumsum(fillers)
-    codes = np.zeros(total, dtype=np.uint16 if code_bits > 8 else np.uint8)
+    first = np.ones(slot.size, dtype=bool)  # the first entry of each (PE, tile, column) slice
+    first[1:] = (slot[1:] != slot[:-1]) | (col[1:] != col[:-1])
+    previous = np.empty_like(tile_row)
+    previous[1:] = tile_row[:-1]
+    previous[first] = -1
+    gap = tile_row - previous - 1  # zero rows skipped before each entry
+    fillers = gap >> arch.index_bits  # one filler per 2**index_bits skipped rows
+    position = np.arange(1, slot.size + 1, dtype=np.int64)
+    position += np.cumsum(fillers, dtype=np.int64)
+    position -= 1
+    total = int(position[-1]) + 1 if slot.size else 0
+    codes = np.zeros(total, dtype=code_dtype(code_bits))
     zeros = np.full(total, arch.max_gap, dtype=np.uint8 if arch.index_bits <= 8 else np.uint16)
     codes[position] = code
-    zeros[position] = gap % span
+    zeros[position] = gap & arch.max_gap
 
-    counts = np.bincount(group, weights=fillers + 1, minlength=n_pes * n_tiles * cols).astype(np.int64)
-    counts = counts.reshape(n_pes, n_tiles * cols)
+    # Slices are stored in (PE, tile, column) order, each from its first filler or entry on.
+    starts = np.flatnonzero(first)
+    slice_start = position[starts] - fillers[starts]
+    length = np.zeros(n_pes * n_tiles * cols, dtype=np.int64)
+    length[slot[starts].astype(np.int64) * cols + col[starts]] = np.diff(slice_start, append=total)
     ptr = np.zeros((n_pes, n_tiles * cols + 1), dtype=np.int64)
-    np.cumsum(counts, axis=1, out=ptr[:, 1:])
+    np.cumsum(length.reshape(n_pes, n_tiles * cols), axis=1, out=ptr[:, 1:])
     return EncodedLayer(
         name=layer.name,
         rows=rows,
@@ -200,12 +201,11 @@ def encode(layer: Layer, arch: ArchConfig) -> EncodedLayer:
     )
 
 
-def decode(enc: EncodedLayer) -> np.ndarray:
-    """The rows x cols code matrix an encoding stands for (fillers vanish: their code is 0)."""
-    matrix = np.zeros((enc.rows, enc.cols), dtype=enc.codes.dtype)
+def decode(enc: EncodedLayer) -> SparseCodes:
+    """The sparse codes an encoding stands for (fillers vanish: their code is 0)."""
     real = enc.codes != 0
     row, col = enc.entry_row[real], enc.entry_col[real]
     if np.any(row >= enc.rows):
         raise InputError(f"layer {enc.name}: an entry addresses row {int(row.max())} beyond {enc.rows} rows")
-    matrix[row, col] = enc.codes[real]
-    return matrix
+    order = np.lexsort((row, col))
+    return SparseCodes.from_column_order((enc.rows, enc.cols), row[order], col[order], enc.codes[real][order])

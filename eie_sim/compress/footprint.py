@@ -15,7 +15,6 @@ biases, with and without Huffman coding, next to a compressed file's own breakdo
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -24,11 +23,12 @@ import numpy as np
 import pandas as pd
 
 from eie_sim.arch import ArchConfig
-from eie_sim.compress.encode import encode
+from eie_sim.compress.encode import EncodedLayer, encode
 from eie_sim.compress.huffman import stored_size
-from eie_sim.model.network import Layer, Network
-from eie_sim.results.render import table, to_jsonable
-from eie_sim.support.memory_budget import check_encode
+from eie_sim.model.network import Network
+from eie_sim.model.ops import Layer
+from eie_sim.results.render import to_jsonable
+from eie_sim.support.memory_budget import encode_need, network_sizes
 
 PARTS = ("header", "codes", "indices", "codebooks", "biases")
 _PLAIN = {"header": "dc_header_bytes", "codes": "dc_codes_bytes", "indices": "dc_index_bytes",
@@ -36,8 +36,36 @@ _PLAIN = {"header": "dc_header_bytes", "codes": "dc_codes_bytes", "indices": "dc
 _HUFFMAN = {**_PLAIN, "codes": "dc_codes_huffman_bytes", "indices": "dc_index_huffman_bytes"}
 
 
+@dataclass(frozen=True)
+class LayerFootprint:
+    """One layer's EIE-format weights in every PE of the chip: the one definition of its SRAM bytes."""
+
+    words: np.ndarray  # (n_pes,) sparse-matrix SRAM words, PE by PE over the whole chip
+    pointers: int  # pointers in every PE: cols + 1 per output tile
+    copies: int  # PE groups holding a copy each (conv_mapping "positions"), else 1
+
+    @classmethod
+    def of(cls, enc: EncodedLayer, groups: int = 1) -> LayerFootprint:
+        words = -(-enc.pe_entries // enc.entries_per_word)
+        return cls(words=np.tile(words, groups), pointers=enc.n_tiles * (enc.cols + 1), copies=groups)
+
+    def spmat_bytes(self, arch: ArchConfig) -> np.ndarray:
+        return self.words * arch.spmat_width // 8
+
+    def ptr_bytes(self, arch: ArchConfig) -> int:
+        return math.ceil(self.pointers * arch.ptr_bits / 8)
+
+    def chip_bytes(self, arch: ArchConfig) -> int:
+        """Bytes in all PEs' SRAMs, copies included."""
+        return int(self.spmat_bytes(arch).sum()) + self.words.size * self.ptr_bytes(arch)
+
+    def dram_bytes(self, arch: ArchConfig) -> int:
+        """Bytes of one copy: what a load reads from DRAM (the copies are written from the same read)."""
+        return self.chip_bytes(arch) // self.copies
+
+
 @dataclass(frozen=True, eq=False)
-class Footprint:
+class StorageReport:
     """A network's storage on one EIE configuration: per layer, per PE and layer, whole chip, Deep Compression file."""
 
     workload: str
@@ -67,9 +95,8 @@ def layer_footprint(layer: Layer, arch: ArchConfig) -> tuple[dict[str, Any], pd.
     entries = enc.pe_entries
     zeros_before = np.concatenate([[0], np.cumsum(enc.codes == 0)])
     padding = zeros_before[enc.pe_start[1:]] - zeros_before[enc.pe_start[:-1]]
-    word_bytes = arch.spmat_width / 8
-    spmat = (-(-entries // enc.entries_per_word) * word_bytes).astype(np.int64)
-    ptr = math.ceil(enc.n_tiles * (enc.cols + 1) * arch.ptr_bits / 8)
+    footprint = LayerFootprint.of(enc)
+    spmat, ptr = footprint.spmat_bytes(arch), footprint.ptr_bytes(arch)
     pes = pd.DataFrame(
         {
             "layer": layer.name,
@@ -107,9 +134,10 @@ def layer_footprint(layer: Layer, arch: ArchConfig) -> tuple[dict[str, Any], pd.
     return row, pes
 
 
-def network_footprint(network: Network, arch: ArchConfig) -> Footprint:
+def network_footprint(network: Network, arch: ArchConfig) -> StorageReport:
     """Every layer's footprint, the whole-chip verdict and the Deep Compression size of `network` on `arch`."""
-    check_encode(network, arch)
+    subject = f"network {network.name} on {arch.n_pes} PEs (rf_entries {arch.rf_entries})"
+    encode_need(network_sizes(network), arch.n_pes, arch.rf_entries, arch.max_gap).check(subject)
     rows, pe_frames = [], []
     for layer in network.layers:
         row, pes = layer_footprint(layer, arch)
@@ -117,7 +145,7 @@ def network_footprint(network: Network, arch: ArchConfig) -> Footprint:
         pe_frames.append(pes)
     layers = pd.DataFrame(rows)
     pes = pd.concat(pe_frames, ignore_index=True)
-    return Footprint(
+    return StorageReport(
         workload=network.name,
         arch=arch,
         layers=layers,
@@ -187,66 +215,3 @@ def stored_table(layers: pd.DataFrame, file_bytes: dict[str, int]) -> pd.DataFra
     if file_bytes:
         frame["file_bytes"] = [int(file_bytes.get(p, 0)) for p in PARTS] + [int(sum(file_bytes.values()))]
     return frame
-
-
-EIE_COLUMNS = [
-    "name", "rows", "cols", "weight_density", "nnz", "padding", "code_bits", "max_pe_entries",
-    "max_over_mean_pe_entries", "spmat_max_pe_bytes", "spmat_total_bytes", "ptr_max_pe_bytes", "ptr_total_bytes",
-    "ptr_range_ok",
-]  # fmt: skip
-DC_COLUMNS = [
-    "name", "dc_entries", "dc_fillers", "dc_codes_bytes", "dc_codes_huffman_bytes", "dc_index_bytes",
-    "dc_index_huffman_bytes", "dc_codebook_bytes", "dc_bias_bytes", "dc_total_bytes", "dc_huffman_total_bytes",
-]  # fmt: skip
-
-
-def render_footprint(footprint: Footprint, fmt: str) -> str:
-    """Text for `eie-sim compress`: JSON (one object), CSV (per-layer rows and a total row) or terminal tables."""
-    if fmt == "json":
-        return json.dumps(footprint.to_dict(), indent=2)
-    frame = pd.concat([footprint.layers, pd.DataFrame([footprint.total])], ignore_index=True)
-    if fmt == "csv":
-        return frame.to_csv(index=False)
-    arch, chip = footprint.arch, footprint.chip
-    plain, huffman = (int(footprint.stored[c].iloc[-1]) for c in ("plain_bytes", "huffman_bytes"))
-    return "\n".join(
-        [
-            table(
-                frame[EIE_COLUMNS],
-                f"EIE format of {footprint.workload} on {arch.n_pes} PEs ({arch.index_bits}-bit relative indices, "
-                f"{arch.spmat_width}-bit sparse-matrix words, {arch.ptr_bits}-bit pointers)",
-            ),
-            verdict(chip),
-            table(
-                frame[DC_COLUMNS], f"Deep Compression stored size per layer ({arch.index_bits}-bit relative indices)"
-            ),
-            table(
-                footprint.stored,
-                f"Deep Compression stored size: {plain:,} bytes ({plain / 1024:,.1f} KiB); "
-                f"with Huffman coding {huffman:,} bytes ({huffman / 1024:,.1f} KiB)",
-            ),
-        ]
-    )
-
-
-def verdict(chip: dict[str, Any]) -> str:
-    """The fits-on-chip verdict and the pointer-range check, in words and bytes."""
-
-    def usage(what: str, key: str) -> str:
-        used, capacity, margin = (
-            chip[f"{key}_max_pe_bytes"],
-            chip[f"{key}_capacity_pe_bytes"],
-            chip[f"{key}_margin_pe_bytes"],
-        )
-        spare = f"{margin:,} bytes spare" if margin >= 0 else f"{-margin:,} bytes over"
-        return f"{what} {used:,} of {capacity:,} bytes ({chip[f'{key}_used_pct']:.1f}%, {spare})"
-
-    lines = [
-        f"Fits on chip: {'yes' if chip['fits_on_chip'] else 'NO'}. Largest PE, all layers together: "
-        f"{usage('sparse-matrix SRAM', 'spmat')}; {usage('pointer SRAM', 'ptr')}.",
-        f"Pointer range ({chip['ptr_range_entries']:,} entries per PE): each layer's largest PE "
-        f"{'within it' if chip['ptr_range_ok_per_layer'] else 'EXCEEDS it for some layer (see ptr_range_ok)'}; "
-        f"the whole network's largest PE holds {chip['max_pe_entries']:,} entries, "
-        f"{'within it' if chip['ptr_range_ok_whole_network'] else 'beyond it'} with absolute pointers.",
-    ]
-    return "\n".join(lines) + "\n"

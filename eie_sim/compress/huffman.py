@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from eie_sim.model.network import Layer
+from eie_sim.model.ops import Layer
 
 HEADER_BYTES = 4  # uint32 entry count per layer
 FLOAT_BYTES = 4  # codebook values and biases are stored as float32
@@ -51,12 +51,11 @@ def huffman_bits(counts: np.ndarray) -> int:
 
 def entry_histograms(layer: Layer, index_bits: int) -> tuple[np.ndarray, np.ndarray, int]:
     """(code counts, relative-index counts, fillers) of the layer's Deep Compression entry stream."""
-    codes = layer.codes.reshape(-1)
-    position = np.flatnonzero(codes)
+    position, codes = layer.codes.row_major()
     gap = np.diff(position, prepend=-1) - 1
     span = 1 << index_bits
     fillers = int((gap // span).sum())
-    code_hist = np.bincount(codes[position], minlength=1 << layer.code_bits).astype(np.int64)
+    code_hist = np.bincount(codes, minlength=1 << layer.code_bits).astype(np.int64)
     index_hist = np.bincount(gap % span, minlength=span).astype(np.int64)
     code_hist[0] += fillers
     index_hist[span - 1] += fillers

@@ -7,8 +7,11 @@ then rounded to the 16-bit fixed point of EIE's codebook, and every weight takes
 value. Weights that already take at most 2**B - 1 distinct non-zero values are kept exactly: those values become
 the codebook.
 
-Lloyd's algorithm in one dimension needs no distance matrix: with the data sorted, each cluster is a contiguous run
-between two midpoints, found by np.searchsorted, and its mean comes from prefix sums.
+The weights are first rounded to the 16-bit grid of the layer's largest one (the resolution of the codebook they
+end up in); the clustering runs on their histogram and each grid value takes the code of its nearest centroid, so
+sharing costs a few passes over the weights, whatever their number. Lloyd's algorithm
+in one dimension needs no distance matrix: each cluster is a run of bins between two midpoints, found by
+np.searchsorted, and its mean comes from prefix sums.
 """
 
 from __future__ import annotations
@@ -19,12 +22,14 @@ from typing import Any, Literal
 import numpy as np
 
 from eie_sim.errors import InputError
-from eie_sim.model.fixedpoint import frac_bits_for, to_fixed, to_float
-from eie_sim.model.network import FLOAT32_MAX, Layer, Network
+from eie_sim.model.fixedpoint import frac_bits_for, qmax, to_fixed, to_float
+from eie_sim.model.network import Network
+from eie_sim.model.ops import FLOAT32_MAX, Layer
+from eie_sim.model.sparse import SparseCodes, code_dtype
 
 VALUE_BITS = 16  # EIE's codebook values are 16-bit fixed point (Han et al. 2016, Section IV)
 ITERATIONS = 50
-_CHUNK = 1 << 22
+EXACT_SAMPLE = 4096  # values inspected first when looking for an already shared layer
 
 
 def kmeans_1d(values: np.ndarray, counts: np.ndarray, k: int, iterations: int = ITERATIONS) -> np.ndarray:
@@ -53,39 +58,55 @@ def round_codebook(centroids: np.ndarray, bits: int = VALUE_BITS) -> np.ndarray:
     return to_float(to_fixed(centroids, frac, bits), frac)
 
 
+def grid_values(values: np.ndarray) -> tuple[np.ndarray, int]:
+    """(index of each value on the 16-bit grid of the largest one, counted from the grid's bottom; its frac bits)."""
+    frac = frac_bits_for(float(np.max(np.abs(values))), VALUE_BITS)
+    return to_fixed(values, frac, VALUE_BITS) + (qmax(VALUE_BITS) + 1), frac
+
+
 def _nearest_code(values: np.ndarray, centroids: np.ndarray) -> np.ndarray:
     """1 + index of the nearest of the ascending centroids (a tie goes to the smaller one)."""
     return np.searchsorted((centroids[:-1] + centroids[1:]) / 2, values, side="left") + 1
 
 
-def _code_dtype(bits: int) -> type:
-    return np.uint8 if bits <= 8 else np.uint16
-
-
 def _check_bits(bits: int, name: str) -> None:
-    if isinstance(bits, bool) or not isinstance(bits, (int, np.integer)) or not 1 <= bits <= 16:
+    if isinstance(bits, bool) or not isinstance(bits, int | np.integer) or not 1 <= bits <= 16:
         raise InputError(f"{name}: weight bits must be an integer in [1, 16], got {bits!r}")
 
 
-def share(weights: np.ndarray, bits: int, name: str = "weights") -> tuple[np.ndarray, np.ndarray]:
-    """(codes, codebook) of a float weight array: codes have the array's shape, codebook[0] == 0."""
+def _few_distinct(values: np.ndarray, k: int) -> np.ndarray | None:
+    """The distinct values ascending when there are at most k of them, else None; each pass over the values
+    finds at least one more, and continuous weights stop at the first sample."""
+    found = np.unique(values[:EXACT_SAMPLE])
+    while found.size <= k:
+        missing = values[~np.isin(values, found)]
+        if missing.size == 0:
+            return found
+        found = np.union1d(found, missing[:EXACT_SAMPLE])
+    return None
+
+
+def share(values: np.ndarray, bits: int, name: str = "weights") -> tuple[np.ndarray, np.ndarray]:
+    """(codes, codebook) of non-zero float weights: a code (1 ..) per value, in their shape; codebook[0] == 0."""
     _check_bits(bits, name)
-    weights = np.asarray(weights)
-    if weights.dtype.kind not in "fiu" or not np.all(np.abs(weights) <= FLOAT32_MAX):  # False for NaN too
+    shape = np.shape(values)
+    values = np.asarray(values).reshape(-1)
+    if values.dtype.kind not in "fiu" or not np.all(np.abs(values) <= FLOAT32_MAX):  # False for NaN too
         raise InputError(f"{name}: weights must be finite numbers within float32 range")
-    nonzero = weights != 0
-    values = weights[nonzero]
-    codes = np.zeros(weights.shape, dtype=_code_dtype(bits))
     if values.size == 0:
-        return codes, np.zeros(1)
-    distinct, counts = np.unique(values, return_counts=True)
-    if distinct.size <= (1 << bits) - 1:
-        centroids = distinct.astype(np.float64)
-        codes[nonzero] = np.searchsorted(distinct, values) + 1
+        return np.zeros(shape, dtype=code_dtype(bits)), np.zeros(1)
+    k = (1 << bits) - 1
+    exact = _few_distinct(values, k)
+    if exact is not None:
+        centroids, codes = exact.astype(np.float64), np.searchsorted(exact, values) + 1
     else:
-        centroids = round_codebook(kmeans_1d(distinct, counts, (1 << bits) - 1))
-        codes[nonzero] = _nearest_code(values, centroids)
-    return codes, np.concatenate([[0.0], centroids])
+        index, frac = grid_values(values)
+        weight = np.bincount(index, minlength=1 << VALUE_BITS)
+        grid = to_float(np.arange(1 << VALUE_BITS) - (qmax(VALUE_BITS) + 1), frac)
+        occupied = np.flatnonzero(weight)
+        centroids = round_codebook(kmeans_1d(grid[occupied], weight[occupied], k))
+        codes = _nearest_code(grid, centroids)[index]
+    return codes.astype(code_dtype(bits)).reshape(shape), np.concatenate([[0.0], centroids])
 
 
 def make_layer(
@@ -96,18 +117,23 @@ def make_layer(
     bias: np.ndarray | None = None,
     **fields: Any,
 ) -> Layer:
-    """A Layer from float weights (outputs x inputs, or out x in x kh x kw), shared to `bits`-bit codes."""
-    codes, codebook = share(weights, bits, name=f"layer {name}")
-    return Layer(name=name, kind=kind, codes=codes, codebook=codebook, bias=bias, code_bits=bits, **fields)
-
-
-def code_counts(codes: np.ndarray, size: int) -> np.ndarray:
-    """How often each code occurs, counted in chunks (a bincount of a 100M-entry code matrix at once needs 800 MB)."""
-    flat = codes.reshape(-1)
-    counts = np.zeros(size, dtype=np.int64)
-    for start in range(0, flat.size, _CHUNK):
-        counts += np.bincount(flat[start : start + _CHUNK], minlength=size)[:size]
-    return counts
+    """A Layer from dense float weights (outputs x inputs, or out x in x kh x kw), shared to `bits`-bit codes."""
+    weights = np.asarray(weights)
+    if weights.ndim not in (2, 4) or weights.size == 0:
+        raise InputError(f"layer {name}: weights must have 2 or 4 non-empty dimensions, got shape {weights.shape}")
+    matrix = weights.reshape(weights.shape[0], -1)
+    col, row = np.nonzero(matrix.T)
+    codes, codebook = share(matrix.T[col, row], bits, name=f"layer {name}")
+    return Layer(
+        name=name,
+        kind=kind,
+        shape=weights.shape,
+        codes=SparseCodes.from_column_order(matrix.shape, row, col, codes),
+        codebook=codebook,
+        bias=bias,
+        code_bits=bits,
+        **fields,
+    )
 
 
 def requantize(layer: Layer, bits: int) -> Layer:
@@ -118,10 +144,10 @@ def requantize(layer: Layer, bits: int) -> Layer:
     _check_bits(bits, f"layer {layer.name}")
     if layer.code_bits <= bits:
         return layer
-    counts = code_counts(layer.codes, len(layer.codebook))
+    counts = np.bincount(layer.codes.codes, minlength=len(layer.codebook))
     used = np.flatnonzero(counts[1:]) + 1
     values = np.asarray(layer.codebook, dtype=np.float64)[used]
-    lut = np.zeros(len(layer.codebook), dtype=_code_dtype(bits))
+    lut = np.zeros(len(layer.codebook), dtype=code_dtype(bits))
     distinct, inverse = np.unique(values, return_inverse=True)
     if distinct.size <= (1 << bits) - 1:
         centroids = distinct
@@ -130,7 +156,12 @@ def requantize(layer: Layer, bits: int) -> Layer:
         weight = np.bincount(inverse, weights=counts[used])
         centroids = round_codebook(kmeans_1d(distinct, weight, (1 << bits) - 1))
         lut[used] = _nearest_code(values, centroids)
-    return replace(layer, codes=lut[layer.codes], codebook=np.concatenate([[0.0], centroids]), code_bits=bits)
+    return replace(
+        layer,
+        codes=layer.codes.with_codes(lut[layer.codes.codes]),
+        codebook=np.concatenate([[0.0], centroids]),
+        code_bits=bits,
+    )
 
 
 def requantize_network(network: Network, bits: int) -> Network:

@@ -26,7 +26,7 @@ bandwidth) cycles: a lower bound that ignores the first buffer's fill.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -34,9 +34,11 @@ import numpy as np
 
 from eie_sim.arch import ArchConfig
 from eie_sim.compress.encode import EncodedLayer
+from eie_sim.compress.footprint import LayerFootprint
 from eie_sim.costs.energy import SramAccesses
 from eie_sim.engine.job import LayerCounts
-from eie_sim.model.network import Layer, Network
+from eie_sim.model.network import Network
+from eie_sim.model.ops import Layer
 
 BASELINE_WEIGHT_BITS = 32  # the dense baseline: float32 weights
 
@@ -102,34 +104,6 @@ class MemoryPlan:
 
 
 @dataclass(frozen=True)
-class Footprint:
-    """One layer's EIE-format weights in every PE of the chip (the rules of eie_sim.footprint)."""
-
-    words: np.ndarray  # (n_pes,) sparse-matrix SRAM words, PE by PE over the whole chip
-    pointers: int  # pointers in every PE: cols + 1 per output tile
-    copies: int  # PE groups holding a copy each (conv_mapping "positions"), else 1
-
-    @classmethod
-    def of(cls, enc: EncodedLayer, groups: int = 1) -> Footprint:
-        words = -(-enc.pe_entries // enc.entries_per_word)
-        return cls(words=np.tile(words, groups), pointers=enc.n_tiles * (enc.cols + 1), copies=groups)
-
-    def spmat_bytes(self, arch: ArchConfig) -> np.ndarray:
-        return self.words * arch.spmat_width // 8
-
-    def ptr_bytes(self, arch: ArchConfig) -> int:
-        return math.ceil(self.pointers * arch.ptr_bits / 8)
-
-    def chip_bytes(self, arch: ArchConfig) -> int:
-        """Bytes in all PEs' SRAMs, copies included."""
-        return int(self.spmat_bytes(arch).sum()) + self.words.size * self.ptr_bytes(arch)
-
-    def dram_bytes(self, arch: ArchConfig) -> int:
-        """Bytes of one copy: what a load reads from DRAM (the copies are written from the same read)."""
-        return self.chip_bytes(arch) // self.copies
-
-
-@dataclass(frozen=True)
 class Capacity:
     """Per-PE weight storage in bytes (a pointer's 2**ptr_bits address range is reported by eie_sim.footprint,
     not enforced, as there)."""
@@ -141,12 +115,12 @@ class Capacity:
     def of(cls, arch: ArchConfig) -> Capacity:
         return cls(spmat_bytes=round(arch.spmat_kb * 1024), ptr_bytes=round(arch.ptr_kb * 1024))
 
-    def chunks(self, fp: Footprint, arch: ArchConfig) -> int:
+    def chunks(self, fp: LayerFootprint, arch: ArchConfig) -> int:
         """Pieces the layer must be cut into so that each fits (1 when it fits whole)."""
         need = max(int(fp.spmat_bytes(arch).max(initial=0)) / self.spmat_bytes, fp.ptr_bytes(arch) / self.ptr_bytes)
         return max(1, math.ceil(need))
 
-    def holds_all(self, fps: Sequence[Footprint], arch: ArchConfig) -> bool:
+    def holds_all(self, fps: Sequence[LayerFootprint], arch: ArchConfig) -> bool:
         """Whether every layer's weights fit in every PE at the same time."""
         if not fps:
             return True
@@ -159,13 +133,14 @@ def activation_capacity(arch: ArchConfig) -> int:
     return arch.rf_entries + int(arch.act_sram_kb * 8192 // arch.act_bits) // 2
 
 
-def layer_io(network: Network, tensors: Mapping[str, np.ndarray], arch: ArchConfig) -> dict[str, LayerIO]:
+def layer_io(network: Network, arch: ArchConfig) -> dict[str, LayerIO]:
     """Each layer's LayerIO, by layer name, from the network's structure and the size of every tensor."""
+    sizes = {name: math.prod(shape) for name, shape in network.shapes.items()}
     produced_by: dict[
         str, tuple[str, ...]
-    ] = {}  # tensor -> the base tensors (layer outputs, network inputs) it comes from
+    ] = {}  # tensor -> the base tensors (layer outputs, network inputs) it is made of
     layer_outputs = {layer.output for layer in network.layers}
-    external = set(tensors) - {op.output for op in network.ops}
+    external = set(network.inputs)
     for op in network.ops:
         if isinstance(op, Layer):
             produced_by[op.output] = (op.output,)
@@ -177,7 +152,7 @@ def layer_io(network: Network, tensors: Mapping[str, np.ndarray], arch: ArchConf
     per_pe = activation_capacity(arch)
 
     def off_chip(name: str) -> bool:
-        return -(-int(tensors[name].size) // arch.n_pes) > per_pe
+        return -(-sizes[name] // arch.n_pes) > per_pe
 
     linked = _Partition()
     for layer in network.layers:
@@ -193,9 +168,7 @@ def layer_io(network: Network, tensors: Mapping[str, np.ndarray], arch: ArchConf
         bases = produced_by.get(source, (source,))
         from_dram = off_chip(source) or any(b in external or (b in layer_outputs and off_chip(b)) for b in bases)
         to_dram = off_chip(layer.output) or layer.output in spilled or layer.output not in consumed
-        result[layer.name] = LayerIO(
-            int(tensors[source].size), int(tensors[layer.output].size), from_dram, to_dram, linked.find(layer.output)
-        )
+        result[layer.name] = LayerIO(sizes[source], sizes[layer.output], from_dram, to_dram, linked.find(layer.output))
     return result
 
 
@@ -219,7 +192,7 @@ class _Partition:
 def plan_memory(records: Sequence[PlacedLayer], arch: ArchConfig) -> MemoryPlan:
     """Placement and per-inference traffic of every layer of a simulated network (see the module docstring)."""
     capacity = Capacity.of(arch)
-    footprints = [Footprint.of(r.enc, r.groups) for r in records]
+    footprints = [LayerFootprint.of(r.enc, r.groups) for r in records]
     networks = {r.io.network for r in records}
     fits = {
         n: capacity.holds_all([fp for r, fp in zip(records, footprints) if r.io.network == n], arch) for n in networks
@@ -230,7 +203,7 @@ def plan_memory(records: Sequence[PlacedLayer], arch: ArchConfig) -> MemoryPlan:
 
 
 def _layer_traffic(
-    record: PlacedLayer, fp: Footprint, capacity: Capacity, network_fits: bool, arch: ArchConfig
+    record: PlacedLayer, fp: LayerFootprint, capacity: Capacity, network_fits: bool, arch: ArchConfig
 ) -> LayerTraffic:
     counts, io = record.counts, record.io
     chunks = capacity.chunks(fp, arch)

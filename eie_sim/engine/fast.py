@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 
 from eie_sim.arch import ArchConfig
 from eie_sim.compress.encode import EncodedLayer
 from eie_sim.engine.job import PIPELINE_DRAIN, LayerCounts, LayerJob, LayerRun, activation_storage_counts
 from eie_sim.model import fixedpoint
+from eie_sim.model.products import exact_product
 
 # Cells per chunk of schedule work (run x broadcast x tile x PE): bounds memory.
 _CHUNK_ELEMENTS = 1 << 22
@@ -48,13 +48,14 @@ class Schedule:
     pe_starved: np.ndarray  # (n_pes,)
 
 
-def simulate_layer(job: LayerJob, arch: ArchConfig) -> LayerRun:
-    """Run one layer on every input vector of `job` (the `fast` engine behind `get_engine`)."""
+def simulate_layer(job: LayerJob, arch: ArchConfig, outputs: bool = True) -> LayerRun:
+    """Run one layer on every input vector of `job` (the `fast` engine behind `get_engine`); `outputs` False
+    leaves the products out when only timing and counts are wanted."""
     order = broadcast_order(job.inputs != 0, job.enc.n_pes)
     length = np.take(job.enc.slice_len.transpose(2, 0, 1), order.sent, axis=0)  # (sent column, tile, PE)
     schedule = solve_schedule(order, length, arch.fifo_depth)
     counts = layer_counts(job.enc, order, schedule, arch.rf_entries)
-    return LayerRun(outputs=layer_outputs(job, order.sent), counts=counts)
+    return LayerRun(outputs=layer_outputs(job) if outputs else None, counts=counts)
 
 
 def broadcast_order(nonzero: np.ndarray, n_pes: int) -> BroadcastOrder:
@@ -222,17 +223,10 @@ def layer_counts(enc: EncodedLayer, order: BroadcastOrder, schedule: Schedule, r
     )
 
 
-def layer_outputs(job: LayerJob, sent: np.ndarray) -> np.ndarray:
-    """(vectors, rows) output activations from the encoded entries of the `sent` columns (those non-zero in some
-    vector): exact int64 accumulation, then finish.
-
-    The entries are read column by column (`EncodedLayer.column_entries`), so each sent column is one contiguous
-    copy whatever the number of PEs and tiles, and the columns not sent are never touched; fillers add nothing and
-    are left out.
-    """
-    enc = job.enc
-    start, rows, codes = enc.column_entries
-    stored = sp.csc_matrix((codes, rows, start), shape=(enc.rows, enc.cols))[:, sent]
-    weights = sp.csc_matrix((np.take(job.codebook_q, stored.data), stored.indices, stored.indptr), shape=stored.shape)
-    acc = (weights @ job.inputs[:, sent].T).T
+def layer_outputs(job: LayerJob) -> np.ndarray:
+    """(vectors, rows) output activations from the encoded entries themselves (fillers add nothing and are left
+    out): exact integer products, then finish."""
+    row, col, codes = job.enc.real_entries
+    shape = (job.enc.rows, job.enc.cols)
+    acc = exact_product(shape, row, col, np.take(job.codebook_q, codes), job.inputs)
     return fixedpoint.finish(acc + job.bias_acc, job.shift, job.act_bits, job.relu)

@@ -78,9 +78,10 @@ def side_by_side(parts: list[LayerCounts]) -> LayerCounts:
 
 @dataclass(frozen=True, eq=False)
 class LayerRun:
-    """An engine's answer for one layer: output activations (vectors, rows) int64 and the counts."""
+    """An engine's answer for one layer: output activations (vectors, rows) int64, unless not asked for, and the
+    counts."""
 
-    outputs: np.ndarray
+    outputs: np.ndarray | None
     counts: LayerCounts
 
 

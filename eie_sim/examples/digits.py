@@ -23,7 +23,8 @@ from eie_sim.compress.prune import prune_to_density
 from eie_sim.compress.share import make_layer, round_codebook
 from eie_sim.errors import InputError
 from eie_sim.examples.mlp import MLP, TrainConfig, init_mlp, train, train_centroids
-from eie_sim.model.network import Layer, Network, fc_chain
+from eie_sim.model.network import Network, fc_chain
+from eie_sim.model.ops import Layer
 from eie_sim.results.render import table, to_jsonable
 from eie_sim.studies.simulate import Result, simulate
 from eie_sim.support.optional import require
@@ -101,13 +102,15 @@ def shared_layers(mlp: MLP, bits: int) -> list[Layer]:
 
 
 def _decoded(layers: list[Layer]) -> MLP:
-    return MLP(tuple(layer.weights().astype(np.float64) for layer in layers), tuple(layer.bias for layer in layers))
+    return MLP(
+        tuple(layer.dense_weights().astype(np.float64) for layer in layers), tuple(layer.bias for layer in layers)
+    )
 
 
 def finetune_centroids(layers: list[Layer], data: DigitsData, seed: int) -> list[Layer]:
     """Deep Compression's centroid fine-tuning; the tuned codebooks are rounded to EIE's 16-bit values again."""
     codebooks, tuned = train_centroids(
-        [layer.codes for layer in layers], [layer.codebook for layer in layers], _decoded(layers),
+        [layer.dense_codes() for layer in layers], [layer.codebook for layer in layers], _decoded(layers),
         data.x_train, data.y_train, FINETUNE, seed,
     )  # fmt: skip
     return [

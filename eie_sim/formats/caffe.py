@@ -11,6 +11,7 @@ code 0 is a filler that bridges a gap longer than 15. The file stores no shapes:
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -19,9 +20,11 @@ import numpy as np
 
 from eie_sim.errors import InputError
 from eie_sim.formats import prototxt
-from eie_sim.model.graph import conv_output_size, pool_output_size
-from eie_sim.model.network import INPUT, Concat, Flatten, Layer, Network, Op, Pool
-from eie_sim.support.memory_budget import LayerSize, dense_need
+from eie_sim.model.network import Network
+from eie_sim.model.ops import INPUT, Concat, Flatten, Layer, Op, Pool
+from eie_sim.model.shapes import conv_output_size, pool_output_size
+from eie_sim.model.sparse import SparseCodes
+from eie_sim.support.memory_budget import LayerSize, build_need
 
 CODE_BITS = {"conv": 8, "fc": 4}  # codebook index width by layer kind, as the release's encoder wrote them
 INDEX_BITS = 4
@@ -318,7 +321,7 @@ def _nibbles(raw: np.ndarray, count: int) -> np.ndarray:
 
 
 def _decode(cursor: _Cursor, item: _Weighted, entries: int) -> tuple[Layer, int]:
-    """One layer's sections -> (Layer with dense codes, number of filler entries)."""
+    """One layer's sections -> (Layer, number of filler entries)."""
     size = math.prod(item.shape)
     if entries > size:
         raise cursor.mismatch(
@@ -337,12 +340,13 @@ def _decode(cursor: _Cursor, item: _Weighted, entries: int) -> tuple[Layer, int]
         raise cursor.mismatch(
             f"layer {item.name}'s indices reach position {positions[-1]:,}, beyond its {size:,} weights {item.shape}"
         )
-    dense = np.zeros(size, dtype=np.uint8)
-    dense[positions] = codes
+    real = codes != 0  # fillers bridge long gaps and hold no weight
+    matrix = (item.shape[0], size // item.shape[0])
     layer = Layer(
         name=item.name,
         kind=item.kind,
-        codes=dense.reshape(item.shape),
+        shape=item.shape,
+        codes=SparseCodes.from_positions(matrix, positions[real], codes[real]),
         codebook=codebook,
         bias=bias,
         relu=item.relu,
@@ -391,20 +395,25 @@ def load_caffe_net(
     file size); Network.fillers counts, per layer, the filler entries the file stores.
     """
     net_path = Path(net_path)
+    definition_path = Path(prototxt_path) if prototxt_path is not None else _find_prototxt(net_path)
+    graph = _graph(prototxt.read(definition_path))
+    weighted = [item for item in graph.items if isinstance(item, _Weighted)]
+    header_bytes = 4 * len(weighted)
     try:
-        data = net_path.read_bytes()
+        with open(net_path, "rb") as handle:
+            raw = handle.read(header_bytes)  # a short file is reported below, where its parts are read
+            counts = np.frombuffer(raw[: len(raw) // 4 * 4], dtype="<u4").astype(np.int64)
+            size = os.fstat(handle.fileno()).st_size
+            sizes = [LayerSize(i.name, i.shape[0], math.prod(i.shape[1:]), int(n)) for i, n in zip(weighted, counts)]
+            build_need(sizes, file_bytes=size).check(str(net_path))  # from the header, before the file is read
+            handle.seek(0)
+            data = handle.read()
     except FileNotFoundError:
         raise InputError(f"{net_path}: no such file") from None
     except OSError as exc:
         raise InputError(f"{net_path}: cannot read ({exc.strerror})") from None
-    definition_path = Path(prototxt_path) if prototxt_path is not None else _find_prototxt(net_path)
-    graph = _graph(prototxt.read(definition_path))
-    weighted = [item for item in graph.items if isinstance(item, _Weighted)]
-    dense_need([LayerSize(item.name, item.shape[0], math.prod(item.shape[1:]), 0, 0) for item in weighted]).check(
-        str(definition_path)
-    )
     cursor = _Cursor(data, net_path, str(definition_path))
-    header = cursor.take(4 * len(weighted), "header", f"the header ({len(weighted)} weighted layers)")
+    header = cursor.take(header_bytes, "header", f"the header ({len(weighted)} weighted layers)")
     entries = header.view("<u4").astype(np.int64)
     layers, fillers = {}, {}
     for item, count in zip(weighted, entries):

@@ -22,23 +22,25 @@ import zipfile
 import zlib
 from dataclasses import fields
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
 from eie_sim.compress.share import make_layer
 from eie_sim.errors import InputError
 from eie_sim.formats import synthetic
-from eie_sim.model.graph import network_shapes
-from eie_sim.model.network import INPUT, Concat, Flatten, Layer, Network, Op, Pool
+from eie_sim.model.network import Network
+from eie_sim.model.ops import INPUT, Concat, Flatten, Layer, Op, Pool
+from eie_sim.model.sparse import SparseCodes, code_dtype
 from eie_sim.support.files import write_atomic
-from eie_sim.support.memory_budget import BASELINE, LayerSize, Need, dense_need
+from eie_sim.support.memory_budget import Need, build_need
 
 GRAPH = "graph"
 _FORMAT = "eie-sim network"
 _OPS: dict[str, type] = {"Layer": Layer, "Pool": Pool, "Concat": Concat, "Flatten": Flatten}
-_ARRAY_FIELDS = ("codes", "codebook", "bias")
+_ARRAY_FIELDS = ("codes", "codebook", "bias")  # a Layer's fields stored as arrays; its `shape` is in the graph
 _ZIP_MAGIC = b"PK\x03\x04"
+_LAYER_ARRAYS = ("gaps", "codes", "codebook", "bias")  # per layer, in the compressed form
 
 
 def save_npz(network: Network, path: str | Path) -> None:
@@ -49,11 +51,10 @@ def save_npz(network: Network, path: str | Path) -> None:
         record = {f.name: getattr(op, f.name) for f in fields(op) if f.name not in _ARRAY_FIELDS}
         ops.append({"op": type(op).__name__, **record})
         if isinstance(op, Layer):
-            ops[-1]["shape"] = list(op.codes.shape)
-            position = np.flatnonzero(op.codes)
+            position, codes = op.codes.row_major()
             gap = np.diff(position, prepend=-1) - 1
             arrays[f"{op.name}.gaps"] = gap.astype(np.min_scalar_type(int(gap.max(initial=0))))
-            arrays[f"{op.name}.codes"] = op.codes.reshape(-1)[position]
+            arrays[f"{op.name}.codes"] = codes
             arrays[f"{op.name}.codebook"] = np.asarray(op.codebook, dtype=np.float64)
             if op.bias is not None:
                 arrays[f"{op.name}.bias"] = op.bias
@@ -74,9 +75,7 @@ def load_npz(path: str | Path, seed: int = 0, weight_bits: int = 4) -> Network:
     path = Path(path)
     arrays = _read_arrays(path)
     try:
-        network = _from_graph(path, arrays) if GRAPH in arrays else _from_chain(path, arrays, seed, weight_bits)
-        network_shapes(network)  # the layers chain: checked here, where the file can be named
-        return network
+        return _from_graph(path, arrays) if GRAPH in arrays else _from_chain(path, arrays, seed, weight_bits)
     except InputError as exc:
         message = str(exc)
         raise InputError(message if message.startswith(str(path)) else f"{path}: {message}") from None
@@ -92,19 +91,34 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray]:
             if handle.read(4) != _ZIP_MAGIC or not zipfile.is_zipfile(handle):  # numpy would try it as a pickle
                 raise InputError(f"{path}: not an .npz file (not a zip archive of .npy arrays)")
             handle.seek(0)
+            declared_need(handle).check(str(path))  # from the .npy headers, before any array is inflated
+            handle.seek(0)
             with np.load(handle, allow_pickle=False) as archive:
-                unpacked = sum(info.file_size for info in archive.zip.infolist())  # before inflating anything
-                Need(
-                    BASELINE + unpacked,
-                    f"{len(archive.files)} arrays of {unpacked:,} bytes",
-                    "use a smaller network file",
-                ).check(str(path))
                 return {key: archive[key] for key in archive.files}
     except InputError:
         raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, KeyError, RuntimeError) as exc:
         # RuntimeError (NotImplementedError too): zipfile's encrypted members, unsupported versions and features
         raise InputError(f"{path}: not a readable .npz file ({type(exc).__name__}: {exc})") from None
+
+
+def declared_need(handle: BinaryIO) -> Need:
+    """The memory loading an .npz needs, from the shapes and types its .npy headers declare: a dense weight array
+    is processed further (its non-zeros found and shared), any other array is only kept."""
+    weights = other = 0
+    with zipfile.ZipFile(handle) as archive:
+        for info in archive.infolist():
+            with archive.open(info) as member:
+                version = np.lib.format.read_magic(member)
+                header = (
+                    np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+                )
+                shape, _, dtype = header(member)  # the header alone
+            if info.filename.endswith(".weight.npy"):
+                weights += math.prod(shape)
+            else:
+                other += math.prod(shape) * dtype.itemsize
+    return build_need([], dense_weights=weights, file_bytes=other)
 
 
 def _weights(arrays: dict[str, np.ndarray], name: str, kind: str) -> np.ndarray:
@@ -173,9 +187,9 @@ def _check_input(first: Layer, x: np.ndarray) -> None:
     if first.kind == "fc":
         if x.shape[-1:] != (first.cols,) or x.ndim > 2:
             raise InputError(f"input: shape {x.shape} does not fit layer {first.name}, which takes {first.cols} inputs")
-    elif x.ndim != 3 or x.shape[0] != first.codes.shape[1]:
+    elif x.ndim != 3 or x.shape[0] != first.shape[1]:
         raise InputError(
-            f"input: shape {x.shape} does not fit layer {first.name}, which takes {first.codes.shape[1]} channels"
+            f"input: shape {x.shape} does not fit layer {first.name}, which takes {first.shape[1]} channels"
         )
 
 
@@ -190,9 +204,11 @@ def _from_graph(path: Path, arrays: dict[str, np.ndarray]) -> Network:
         shapes = [record["shape"] for record in records if record["op"] == "Layer"]
         if not shapes:
             raise InputError(f"{path}: the graph has no Layer op")
-        dense_need(
-            [LayerSize(record["name"], s[0], math.prod(s[1:]), 0, 0) for record, s in zip(records, shapes)]
-        ).check(str(path))
+        layers = [record["name"] for record in records if record["op"] == "Layer"]
+        known = {GRAPH, INPUT, *graph["extra_inputs"]} | {f"{n}.{part}" for n in layers for part in _LAYER_ARRAYS}
+        stray = sorted(set(arrays) - known)
+        if stray:
+            raise InputError(f"{path}: unexpected array(s) {', '.join(stray)} beside the graph's layers and inputs")
         return Network(
             name=str(graph["name"]),
             ops=tuple(_op(record, arrays) for record in records),
@@ -243,11 +259,17 @@ def _op(record: dict[str, Any], arrays: dict[str, np.ndarray]) -> Op:
         return kind(**record)
     name, shape = record["name"], tuple(record.pop("shape"))
     gaps, values = arrays[f"{name}.gaps"], arrays[f"{name}.codes"]
-    if gaps.ndim != 1 or gaps.dtype.kind not in "ui" or (gaps.size and int(gaps.min()) < 0) or values.ndim != 1:
-        raise InputError(f"layer {name}: gaps and codes must be vectors, the gaps non-negative integers")
-    position = np.cumsum(gaps.astype(np.int64) + 1) - 1
-    if position.size != values.size or (position.size and position[-1] >= math.prod(shape)):
-        raise InputError(f"layer {name}: {position.size} gaps and {values.size} codes do not fit shape {list(shape)}")
-    codes = np.zeros(math.prod(shape), dtype=values.dtype)
-    codes[position] = values
-    return Layer(codes=codes.reshape(shape), codebook=arrays[f"{name}.codebook"], bias=_bias(arrays, name), **record)
+    size = math.prod(shape)
+    if gaps.ndim != 1 or values.ndim != 1 or gaps.dtype.kind not in "ui" or values.dtype.kind not in "ui":
+        raise InputError(f"layer {name}: gaps and codes must be vectors of integers")
+    if gaps.size != values.size or (gaps.size and (int(gaps.min()) < 0 or int(values.min()) < 1)):
+        raise InputError(f"layer {name}: needs as many gaps (at least 0) as codes (at least 1)")
+    if float(gaps.sum(dtype=np.float64)) + gaps.size > size or int(values.max(initial=0)) >= 1 << 16:
+        raise InputError(
+            f"layer {name}: {gaps.size} gaps and codes do not fit shape {list(shape)} (or a code is wider than 16 bits)"
+        )
+    position = np.cumsum(gaps.astype(np.int64) + 1) - 1  # below `size`, checked above in floats, so no overflow
+    codes = SparseCodes.from_positions(
+        (shape[0], size // shape[0]), position, values.astype(code_dtype(16 if values.max(initial=0) > 255 else 8))
+    )
+    return Layer(shape=shape, codes=codes, codebook=arrays[f"{name}.codebook"], bias=_bias(arrays, name), **record)

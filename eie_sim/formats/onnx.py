@@ -20,8 +20,9 @@ import numpy as np
 from eie_sim.compress.prune import prune_to_density
 from eie_sim.compress.share import make_layer
 from eie_sim.errors import InputError
-from eie_sim.model.graph import conv_output_size, pool_output_size
-from eie_sim.model.network import FLOAT32_MAX, INPUT, Concat, Flatten, Layer, Network, Op, Pool
+from eie_sim.model.network import Network
+from eie_sim.model.ops import FLOAT32_MAX, INPUT, Concat, Flatten, Layer, Op, Pool
+from eie_sim.model.shapes import conv_output_size, pool_output_size
 from eie_sim.support.optional import require
 
 SUPPORTED_OPS = (

@@ -22,9 +22,11 @@ from eie_sim.compress.share import share
 from eie_sim.errors import InputError
 from eie_sim.formats import synthetic
 from eie_sim.formats.synthetic import WeightModel
-from eie_sim.model.graph import conv_output_size, pool_output_size
-from eie_sim.model.network import INPUT, Concat, Flatten, Layer, Network, Op, Pool
-from eie_sim.support.memory_budget import LayerSize, dense_need
+from eie_sim.model.network import Network
+from eie_sim.model.ops import INPUT, Concat, Flatten, Layer, Op, Pool
+from eie_sim.model.shapes import concat_output, conv_output, planes, pool_output
+from eie_sim.model.sparse import SparseCodes
+from eie_sim.support.memory_budget import LayerSize, build_need
 
 _MODEL_KEYS = {"row_sigma", "channel_sigma", "position_sigma", "shape_slope", "magnitude_scale", "bias_scale"}
 _WEIGHTED = {"name", "type", "inputs", "out", "density", "bits", "relu", "source", *_MODEL_KEYS}
@@ -167,9 +169,11 @@ def parse_spec(text: str, origin: str) -> Spec:
         if op_name in seen or op_name == INPUT:
             raise InputError(f"{where}: the name is already taken")
         seen.add(op_name)
-        planned = _plan_op(
-            reader, raw["type"], previous, shapes, not network_input and not any(p.own_input for p in plan)
-        )
+        first_own = not network_input and not any(p.own_input for p in plan)
+        try:
+            planned = _plan_op(reader, raw["type"], previous, shapes, first_own)
+        except InputError as exc:
+            raise InputError(str(exc) if str(exc).startswith(origin) else f"{where}: {exc}") from None
         shapes[op_name] = planned.output_shape
         plan.append(planned)
         previous = op_name
@@ -247,47 +251,31 @@ def _plan_op(
             raise InputError(f"{where}: in = {raw['in']} but {inputs[0]!r} has {source[0]} values")
         return PlannedOp(raw, inputs, (out,), (out, source[0]), inputs[0] if own else "")
     if kind == "conv":
-        out = reader.get("out", int, low=1)
-        kernel = reader.get("kernel", int, low=1)
-        stride = reader.get("stride", int, 1, 1)
-        pad = reader.get("pad", int, 0, 0)
-        groups = reader.get("groups", int, 1, 1)
-        channels, height, width = _planes(source, inputs[0], where)
-        if channels % groups or out % groups:
-            raise InputError(f"{where}: groups = {groups} must divide the {channels} input and {out} output channels")
-        size = [conv_output_size(s, kernel, stride, pad) for s in (height, width)]
-        if min(size) < 1:
-            raise InputError(f"{where}: a {kernel}x{kernel} kernel does not fit the {height}x{width} input")
-        return PlannedOp(raw, inputs, (out, *size), (out, channels, kernel, kernel))
-    if kind == "pool":
-        mode = reader.get("mode", str, "max")
-        if mode not in ("max", "avg"):
-            raise InputError(f"{where}: mode must be 'max' or 'avg', got {mode!r}")
-        channels, height, width = _planes(source, inputs[0], where)
-        if reader.get("global", bool, False):
-            return PlannedOp(raw, inputs, (channels, 1, 1))
-        kernel, stride, pad = (
-            reader.get("kernel", int, low=1),
+        out, kernel = reader.get("out", int, low=1), reader.get("kernel", int, low=1)
+        stride, pad, groups = (
             reader.get("stride", int, 1, 1),
             reader.get("pad", int, 0, 0),
+            reader.get("groups", int, 1, 1),
         )
-        if pad >= kernel or kernel > min(height, width) + 2 * pad:
-            raise InputError(
-                f"{where}: kernel {kernel} with pad {pad} does not fit the {height}x{width} input (need pad < kernel)"
-            )
-        return PlannedOp(raw, inputs, (channels, *(pool_output_size(s, kernel, stride, pad) for s in (height, width))))
+        channels = planes(raw["name"], source)[0]
+        if channels % groups or out % groups:
+            raise InputError(f"{where}: groups = {groups} must divide the {channels} input and {out} output channels")
+        shape = conv_output(raw["name"], out, channels, kernel, stride, pad, source)
+        return PlannedOp(raw, inputs, shape, (out, channels, kernel, kernel))
+    if kind == "pool":
+        mode = reader.get("mode", str, "max")
+        pool = Pool(
+            raw["name"],
+            mode,
+            kernel=reader.get("kernel", int, 1 if raw.get("global") else None, 1),
+            stride=reader.get("stride", int, 1, 1),
+            pad=reader.get("pad", int, 0, 0),
+            global_=reader.get("global", bool, False),
+        )
+        return PlannedOp(raw, inputs, pool_output(pool, source))
     if kind == "concat":
-        planes = [_planes(shapes[t], t, where) for t in inputs]
-        if len({p[1:] for p in planes}) != 1:
-            raise InputError(f"{where}: inputs have different planes {[list(p[1:]) for p in planes]}")
-        return PlannedOp(raw, inputs, (sum(p[0] for p in planes), *planes[0][1:]))
+        return PlannedOp(raw, inputs, concat_output(raw["name"], [shapes[t] for t in inputs]))
     return PlannedOp(raw, inputs, (math.prod(source),))
-
-
-def _planes(shape: tuple[int, ...], tensor: str, where: str) -> tuple[int, int, int]:
-    if len(shape) != 3:
-        raise InputError(f"{where}: needs (channels, height, width) input, {tensor!r} has shape {list(shape)}")
-    return shape  # type: ignore[return-value]
 
 
 def build(spec: Spec, seed: int = 0, only: str | None = None) -> Network:
@@ -298,13 +286,13 @@ def build(spec: Spec, seed: int = 0, only: str | None = None) -> Network:
     """
     plan = spec.plan if only is None else (spec.op(only),)
     sizes = [
-        LayerSize(op.name, op.weight_shape[0], math.prod(op.weight_shape[1:]), op.nonzeros, 0)
+        LayerSize(op.name, op.weight_shape[0], math.prod(op.weight_shape[1:]), op.nonzeros)
         for op in plan
         if op.weight_shape
     ]
     drawn = [spec.input] if spec.input and only is None else []
     drawn += [op.raw["input"] for op in plan if op.own_input]
-    dense_need(sizes, sum(math.prod(table["shape"]) for table in drawn)).check(spec.origin)
+    build_need(sizes, inputs=sum(math.prod(table["shape"]) for table in drawn)).check(spec.origin)
     inputs: dict[str, np.ndarray] = {}
     if spec.input and only is None:
         inputs[INPUT] = _draw_input(spec.input, seed, spec.name)
@@ -359,6 +347,7 @@ def _make_op(planned: PlannedOp, inputs: tuple[str, ...], spec: Spec, seed: int)
     return Layer(
         name=name,
         kind=kind,
+        shape=planned.weight_shape,
         codes=codes,
         codebook=codebook,
         bias=bias,
@@ -372,24 +361,20 @@ def _make_op(planned: PlannedOp, inputs: tuple[str, ...], spec: Spec, seed: int)
 
 def synthetic_weights(
     shape: tuple[int, ...], density: float, bits: int, groups: int, model: WeightModel, seed: int, name: str
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(codes of `shape`, codebook, bias) of a pruned, shared layer; a grouped conv keeps only its diagonal blocks.
+) -> tuple[SparseCodes, np.ndarray, np.ndarray]:
+    """(sparse codes, codebook, bias) of a pruned, shared layer; a grouped conv keeps only its diagonal blocks.
 
     The surviving values of all groups are shared together, as Deep Compression shares one codebook per layer.
+    The blocks occupy disjoint column ranges, so their positions laid side by side are in column order.
     """
     rng = synthetic.stream(seed, name)
     out, fan = shape[0], math.prod(shape[1:])
     area = math.prod(shape[2:]) if len(shape) == 4 else 1
     group_rows, group_channels = out // groups, shape[1] // groups
-    cells = [synthetic.kept_cells(rng, group_rows, group_channels, area, density, model) for _ in range(groups)]
-    count = sum(c.size for c in cells)
-    values = synthetic.magnitudes(rng, count, density, fan // groups, model)
-    value_codes, codebook = share(values, bits, name=f"layer {name}")
-    codes = np.zeros(out * fan, dtype=value_codes.dtype)
-    start = 0
-    for group, group_cells in enumerate(cells):
-        row, col = np.divmod(group_cells, group_channels * area)
-        flat = (group * group_rows + row) * fan + group * group_channels * area + col
-        codes[flat] = value_codes[start : start + group_cells.size]
-        start += group_cells.size
-    return codes.reshape(shape), codebook, synthetic.bias(rng, out, fan // groups, model)
+    blocks = [synthetic.kept_cells(rng, group_rows, group_channels, area, density, model) for _ in range(groups)]
+    row = np.concatenate([r + g * group_rows for g, (r, _) in enumerate(blocks)])
+    col = np.concatenate([c + g * group_channels * area for g, (_, c) in enumerate(blocks)])
+    values = synthetic.magnitudes(rng, row.size, density, fan // groups, model)
+    codes, codebook = share(values, bits, name=f"layer {name}")
+    sparse = SparseCodes.from_column_order((out, fan), row, col, codes)
+    return sparse, codebook, synthetic.bias(rng, out, fan // groups, model)

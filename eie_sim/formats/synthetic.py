@@ -3,11 +3,10 @@
 Sparsity pattern. Real pruned layers keep connections unevenly: some output neurons (rows) and some inputs
 (columns) keep many more than others. Each row i gets an importance r_i, each input channel an importance g_c, and
 each column j (one kernel position of one input channel) an extra factor h_j; all are log-normal with mean 1. The
-kept connections are drawn one at a time with probability proportional to r_i * c_j, c_j = g_c(j) * h_j, repeats
-discarded, until the layer has its exact number of non-zeros: connection (i, j) is then kept with probability
-1 - exp(-lam * r_i * c_j), which saturates at 1 for the most important pairs. Above 50% density the pruned
-connections are drawn instead, with the reciprocal importances. No dense float matrix is ever formed: the work is
-proportional to the number of non-zeros (or of zeros), plus one byte per weight for the code matrix.
+connection (i, j) is kept with probability 1 - exp(-lam * r_i * c_j), c_j = g_c(j) * h_j, which saturates at 1 for
+the most important pairs, lam giving the layer its exact number of non-zeros (see `_draw_cells`). Above 50%
+density the pruned connections are drawn instead, with the reciprocal importances. The positions come out column
+by column, as the layer stores them; the work is proportional to the number of non-zeros (or of zeros).
 
 Weight values. Survivors of magnitude pruning and retraining have magnitudes spread away from zero; a Gamma
 distribution with shape 1 + slope * ln(1/density) follows that (shape 1, a Laplacian, for a dense layer) with mean
@@ -28,6 +27,11 @@ import numpy as np
 from scipy import ndimage
 
 from eie_sim.errors import InputError
+
+_BINS = 128  # quantile bins of row and column weights when solving for lam
+_MARGIN = 0.01  # relative surplus of cells drawn, dropped again at random
+_CHUNK_POINTS = 1 << 22  # points drawn at once
+_BUCKETS = 4  # lookup-table buckets per row
 
 # Upper bounds of the weight-model parameters: a log-normal sigma above 2 concentrates the draw on so few cells
 # that a dense layer's kept connections take minutes to draw (sigma 4 never finishes); the scales keep the weights
@@ -82,45 +86,104 @@ def _importance(rng: np.random.Generator, n: int, sigma: float) -> np.ndarray:
     return np.exp(sigma * rng.standard_normal(n) - sigma * sigma / 2)
 
 
-def _sorted_unique(values: np.ndarray) -> np.ndarray:
-    """The distinct values, ascending (sorts `values` in place)."""
-    values.sort()
-    return values[np.concatenate([[True], values[1:] != values[:-1]])] if values.size else values
+def _quantile_bins(weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, count) of up to _BINS groups of equally many sorted weights."""
+    parts = np.array_split(np.sort(weight), min(weight.size, _BINS))
+    return np.array([p.mean() for p in parts]), np.array([p.size for p in parts])
 
 
-def _draw_cells(rng: np.random.Generator, row_weight: np.ndarray, col_weight: np.ndarray, count: int) -> np.ndarray:
-    """Sorted flat indices of exactly `count` distinct cells, drawn with probability ~ row_weight x col_weight.
+def _rate(row_weight: np.ndarray, col_weight: np.ndarray, target: float) -> float:
+    """lam with `target` kept cells expected: the sum of 1 - exp(-lam r_i c_j), taken over quantile bins of the
+    rows' and columns' weights (a slight over-estimate: 1 - exp is concave), is solved by bisection on log lam."""
+    (r, nr), (c, nc) = _quantile_bins(row_weight), _quantile_bins(col_weight)
+    product = np.outer(r, c)
 
-    Rows come from one multinomial draw (already in order); columns from an inverse-CDF table with 256 slots per
-    column on average (column probabilities exact to 1/256 of their mean), which is much faster than shuffling.
+    def expected(log_lam: float) -> float:
+        return float(nr @ -np.expm1(-math.exp(log_lam) * product) @ nc)
+
+    low = high = math.log(target / (row_weight.sum() * col_weight.sum()))  # no collisions: a lower bound
+    while expected(high) < target:
+        low, high = high, high + 1.0
+    for _ in range(40):
+        middle = (low + high) / 2
+        low, high = (middle, high) if expected(middle) < target else (low, middle)
+    return math.exp(high)
+
+
+class _RowLookup:
+    """The row whose span of cumulative weight holds a position: a table of buckets (_BUCKETS per row) gives a
+    first guess, a few vectorized steps forward finish it, in linear time (a binary search per point is slower)."""
+
+    def __init__(self, edges: np.ndarray) -> None:
+        self.edges = edges
+        self.scale = _BUCKETS * edges.size / edges[-1]
+        starts = np.arange(_BUCKETS * edges.size) / self.scale
+        self.table = np.searchsorted(edges, starts, side="right")
+
+    def __call__(self, at: np.ndarray) -> np.ndarray:
+        bucket = np.minimum((at * self.scale).astype(np.int64), self.table.size - 1)
+        row = self.table[bucket]
+        last = self.edges.size - 1
+        behind = np.flatnonzero((row < last) & (self.edges[np.minimum(row, last)] <= at))
+        while behind.size:
+            row[behind] += 1
+            behind = behind[(row[behind] < last) & (self.edges[row[behind]] <= at[behind])]
+        return np.minimum(row, last)
+
+
+def _column_points(
+    rng: np.random.Generator, rows: _RowLookup, points: np.ndarray, first_col: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct (row, col) hit by `points[j]` uniform points along the rows of each column j, in column order:
+    sorted uniform positions from cumulative exponential gaps (the column's interval closed by one more gap), so
+    nothing is sorted."""
+    total = points.sum()
+    gaps = np.cumsum(rng.standard_exponential(total))
+    closing = rng.standard_exponential(points.size)
+    ends = np.cumsum(points)  # one past each column's last point
+    before = ends - points
+    base = np.where(before > 0, gaps[np.maximum(before - 1, 0)], 0.0) if total else np.zeros(points.size)
+    col = np.repeat(np.arange(points.size), points)
+    last = np.where(points > 0, gaps[np.maximum(ends - 1, 0)], 0.0) if total else np.zeros(points.size)
+    length = np.where(points > 0, last - base, 0.0) + closing
+    row = rows((gaps - base[col]) * (rows.edges[-1] / length[col]))
+    new = np.flatnonzero(np.concatenate([[True], (row[1:] != row[:-1]) | (col[1:] != col[:-1])]))
+    return row[new], col[new] + first_col
+
+
+def _draw_cells(
+    rng: np.random.Generator, row_weight: np.ndarray, col_weight: np.ndarray, count: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(row, col) of exactly `count` distinct cells in column order, rows ascending within a column.
+
+    Per column, points fall along the rows as a Poisson process of rate lam * c_j per unit of row weight; a row is
+    kept when a point lands on it, with probability 1 - exp(-lam r_i c_j). lam aims a little above `count`
+    (redrawn higher in the rare case it falls short) and the surplus is dropped uniformly at random. Columns are
+    taken in chunks of about `_CHUNK_POINTS` points, which bounds memory however skewed the weights.
     """
-    rows, cols = row_weight.size, col_weight.size
-    p_row = row_weight / row_weight.sum()
-    slots = 256 * cols
-    bounds = np.floor(np.cumsum(col_weight / col_weight.sum()) * slots).astype(np.int64)
-    bounds[-1] = slots
-    col_table = np.repeat(np.arange(cols, dtype=np.int64), np.diff(bounds, prepend=0))
-    chosen, drawn = np.empty(0, dtype=np.int64), 0
-    while chosen.size < count:
-        batch = count if drawn == 0 else math.ceil((count - chosen.size) * drawn / chosen.size * 1.1) + 16
-        row = np.repeat(np.arange(rows, dtype=np.int64), rng.multinomial(batch, p_row))
-        cell = _sorted_unique(row * cols + col_table[rng.integers(0, slots, batch)])
-        if chosen.size:
-            at = np.minimum(np.searchsorted(chosen, cell), chosen.size - 1)
-            cell = cell[chosen[at] != cell]
-        drawn += batch
-        excess = chosen.size + cell.size - count
-        if excess > 0:
-            cell = np.delete(cell, rng.choice(cell.size, excess, replace=False))
-        chosen = np.concatenate([chosen, cell])
-        chosen.sort()
-    return chosen
+    rows = _RowLookup(np.cumsum(row_weight))
+    size = row_weight.size * col_weight.size
+    target = min(count * (1 + _MARGIN) + 4 * math.sqrt(count) + 8, (count + size) / 2)
+    lam = _rate(row_weight, col_weight, target)
+    while True:
+        points = rng.poisson(lam * col_weight * rows.edges[-1])
+        bounds = np.searchsorted(np.cumsum(points), np.arange(1, points.sum() // _CHUNK_POINTS + 1) * _CHUNK_POINTS)
+        cuts = [0, *np.unique(np.minimum(bounds + 1, points.size)), points.size]
+        parts = [_column_points(rng, rows, points[lo:hi], lo) for lo, hi in zip(cuts, cuts[1:]) if hi > lo]
+        row, col = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+        if row.size >= count:
+            break
+        lam *= 1.05
+    keep = np.ones(row.size, dtype=bool)
+    keep[rng.choice(row.size, row.size - count, replace=False)] = False
+    return row[keep], col[keep]
 
 
 def kept_cells(
     rng: np.random.Generator, rows: int, channels: int, kernel_area: int, density: float, model: WeightModel
-) -> np.ndarray:
-    """Sorted flat indices into the (rows, channels * kernel_area) matrix of the round(density * size) kept weights."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """(row, col) in column order of the round(density * size) kept weights of a rows x (channels * kernel_area)
+    matrix; above 50% density the pruned ones are drawn (reciprocal importances) and the rest kept."""
     cols = channels * kernel_area
     size = rows * cols
     keep = round(density * size)
@@ -128,11 +191,16 @@ def kept_cells(
     col_imp = np.repeat(_importance(rng, channels, model.channel_sigma), kernel_area)
     if kernel_area > 1:
         col_imp = col_imp * _importance(rng, cols, model.position_sigma)
+    if keep == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     if keep <= size - keep:
         return _draw_cells(rng, row_imp, col_imp, keep)
-    kept = np.ones(size, dtype=bool)
-    kept[_draw_cells(rng, 1 / row_imp, 1 / col_imp, size - keep)] = False
-    return np.flatnonzero(kept)
+    kept = np.ones((cols, rows), dtype=bool)
+    if keep < size:
+        row, col = _draw_cells(rng, 1 / row_imp, 1 / col_imp, size - keep)
+        kept[col, row] = False
+    col, row = np.nonzero(kept)
+    return row, col
 
 
 def magnitudes(rng: np.random.Generator, count: int, density: float, fan_in: int, model: WeightModel) -> np.ndarray:

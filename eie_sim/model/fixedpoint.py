@@ -25,11 +25,15 @@ def saturate(values: np.ndarray, bits: int) -> np.ndarray:
     return np.clip(values, -qmax(bits) - 1, qmax(bits))
 
 
+MAX_FRAC_BITS = 500  # keeps 2**frac, and an accumulator's 2**(frac + frac), finite in float64
+
+
 def frac_bits_for(max_abs: float, bits: int) -> int:
-    """The most fractional bits that still represent +-max_abs without saturating (may be negative)."""
+    """The most fractional bits that still represent +-max_abs without saturating: more than `bits` - 1 for
+    values below 1/2 (a codebook whose largest value is 0.06 keeps all 16 bits), negative for large ones."""
     if not np.isfinite(max_abs) or max_abs <= 0:
         return bits - 1
-    return min(bits - 1, math.floor(math.log2(qmax(bits)) - math.log2(max_abs)))  # no overflow for subnormals
+    return min(MAX_FRAC_BITS, math.floor(math.log2(qmax(bits)) - math.log2(max_abs)))  # no overflow for subnormals
 
 
 def to_fixed(values: np.ndarray, frac_bits: int, bits: int) -> np.ndarray:

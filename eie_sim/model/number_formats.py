@@ -1,4 +1,4 @@
-"""Choosing the fixed-point format of every tensor and codebook (dynamic fixed point), and the per-layer jobs.
+"""The fixed-point format of every tensor and codebook (dynamic fixed point), chosen from a float32 run.
 
 Each tensor gets the most fractional bits that still hold the largest magnitude its float32 run reaches on the
 same input; each codebook the most that hold its largest value. Concatenated tensors share one format (the
@@ -12,17 +12,25 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from eie_sim.compress.encode import EncodedLayer
-from eie_sim.engine.job import LayerJob
 from eie_sim.errors import InputError
-from eie_sim.model import fixedpoint, graph
-from eie_sim.model.network import Concat, Layer, Network
+from eie_sim.model import fixedpoint
+from eie_sim.model.network import Network
+from eie_sim.model.ops import Concat, Layer
 
 BIAS_LIMIT = 2.0**62  # a bias in accumulator format stays below this, leaving the int64 accumulator room for the sum
 
 
 @dataclass(frozen=True)
-class FixedPlan:
+class LayerConstants:
+    """A layer's fixed-point constants: codebook values, bias in accumulator format, accumulator-to-output shift."""
+
+    codebook_q: np.ndarray  # (codebook size,) int64
+    bias_acc: np.ndarray  # (rows,) int64
+    shift: int
+
+
+@dataclass(frozen=True)
+class NumberFormats:
     """Fractional bits per tensor name and per layer codebook, for `bits`-bit values."""
 
     bits: int
@@ -32,44 +40,23 @@ class FixedPlan:
     def codebook_q(self, layer: Layer) -> np.ndarray:
         return fixedpoint.to_fixed(layer.codebook, self.codebook_frac[layer.name], self.bits)
 
-    def layer_constants(self, layer: Layer) -> tuple[np.ndarray, np.ndarray, int]:
-        """Quantized codebook, bias in accumulator format, and the shift from accumulator to output format."""
+    def constants(self, layer: Layer) -> LayerConstants:
         acc_frac = self.codebook_frac[layer.name] + self.tensor_frac[layer.inputs[0]]
         largest = float(np.max(np.abs(layer.bias))) if layer.bias is not None else 0.0
         if largest * 2.0**acc_frac >= BIAS_LIMIT:
             raise InputError(
                 f"layer {layer.name}: a bias of {largest:.3g} does not fit the 64-bit accumulator at the resolution "
-                f"2**{-acc_frac} its codebook and input ranges set; the bias is out of all proportion to the weights and inputs"
+                f"2**{-acc_frac} its codebook and input ranges set; the bias is out of all proportion to the weights "
+                "and inputs"
             )
         bias_acc = fixedpoint.bias_to_acc(layer.bias, acc_frac, layer.rows)
-        return self.codebook_q(layer), bias_acc, acc_frac - self.tensor_frac[layer.output]
+        return LayerConstants(self.codebook_q(layer), bias_acc, acc_frac - self.tensor_frac[layer.output])
 
-    def job(self, layer: Layer, enc: EncodedLayer, inputs_q: np.ndarray) -> LayerJob:
-        """The engine's view of one layer."""
-        codebook_q, bias_acc, shift = self.layer_constants(layer)
-        return LayerJob(enc, codebook_q, bias_acc, shift, layer.relu, self.bits, inputs_q)
-
-    def quantize_inputs(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        return {name: fixedpoint.to_fixed(x, self.tensor_frac[name], self.bits) for name, x in inputs.items()}
+    def quantize(self, tensors: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return {name: fixedpoint.to_fixed(x, self.tensor_frac[name], self.bits) for name, x in tensors.items()}
 
 
-def float_matvec(layer: Layer, vectors: np.ndarray) -> np.ndarray:
-    """The float32 reference of a layer: decoded shared weights, bias, ReLU."""
-    out = vectors.astype(np.float32) @ layer.weights().reshape(layer.rows, layer.cols).T
-    if layer.bias is not None:
-        out = out + layer.bias.astype(np.float32)
-    return np.maximum(out, 0) if layer.relu else out
-
-
-def run_float(network: Network, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The float32 reference run; values that overflow become inf or NaN quietly, and plan() refuses them."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        return graph.run(
-            network, {k: np.asarray(v, dtype=np.float32) for k, v in inputs.items()}, float_matvec, fixed=False
-        )
-
-
-def plan(network: Network, float_tensors: Mapping[str, np.ndarray], bits: int) -> FixedPlan:
+def choose_formats(network: Network, float_tensors: Mapping[str, np.ndarray], bits: int) -> NumberFormats:
     """Formats from the float run's ranges; parts of a concatenation take the concatenation's format."""
     for name, tensor in float_tensors.items():
         if not np.all(np.isfinite(tensor)):
@@ -85,9 +72,9 @@ def plan(network: Network, float_tensors: Mapping[str, np.ndarray], bits: int) -
             for name in (op.output, *op.inputs):
                 frac[name] = shared
     for op in network.ops:  # pooling and flattening keep their input's format
-        if not isinstance(op, (Layer, Concat)):
+        if not isinstance(op, Layer | Concat):
             frac[op.output] = frac[op.inputs[0]]
     codebook = {
         layer.name: fixedpoint.frac_bits_for(float(np.max(np.abs(layer.codebook))), bits) for layer in network.layers
     }
-    return FixedPlan(bits=bits, tensor_frac=frac, codebook_frac=codebook)
+    return NumberFormats(bits=bits, tensor_frac=frac, codebook_frac=codebook)

@@ -1,64 +1,74 @@
-"""Memory a workload and configuration need, estimated before anything large is allocated.
+"""Memory a piece of work needs, estimated from declared sizes before anything large is read or allocated.
 
-Where the memory goes: every layer's dense code matrix (a byte per weight, two for codes wider than 8 bits); the
-float32 reference decoding one layer's weights at a time (4 bytes per weight); the EIE encoding, with a cell per
-(output tile, PE, input column) slice in its pointer and per-slice arrays (with many PEs and a small register
-file there are far more slices than weights) and its stored entries (non-zeros and fillers); per input vector,
-the conv patches and broadcast order (a convolution has a vector per output position); and, while synthetic
-weights are drawn, a sampling table per input column. The byte counts per unit are upper bounds fitted to the
-measured peak resident memory of the fast engine (the simpy engine needs less memory, and much more time). Work
-whose estimate exceeds the memory available now is refused at once, with advice, instead of dying with a
-MemoryError (or at the hands of the kernel's OOM killer) in the middle.
+Work whose estimate exceeds the memory limit is refused at once with advice, instead of dying with a MemoryError or
+at the hands of the kernel's OOM killer half-way. The limit is a property of the machine, not of the moment: its
+physical memory (or the cgroup's limit, if lower), or EIE_SIM_MEMORY_LIMIT (e.g. "8G") when set, so the same run
+on the same machine is accepted or refused the same way every time. Parallel work multiplies the need by the
+number of workers. The byte counts per unit are upper bounds of measured peaks (tests/test_memory_budget.py).
+
+Where the memory goes: a layer keeps its non-zeros (position and code: SparseCodes) and, once encoded, its EIE
+entries and a cell per (output tile, PE, input column) slice in its pointers and per-slice arrays (with many PEs
+and small register files there are far more slices than weights); a network keeps its float32 and fixed-point
+tensors and each layer's fixed-point input vectors (a convolution has a vector per output position); drawing
+synthetic weights and reading files need transient space per non-zero or per stored byte.
 """
 
 from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-import numpy as np
-
-from eie_sim.arch import ArchConfig
 from eie_sim.errors import InputError
-from eie_sim.model.graph import network_shapes
-from eie_sim.model.network import Network
 
 GIB = 1 << 30
-BASELINE = 256 << 20  # the interpreter with numpy, scipy and pandas loaded, plus the fast engine's bounded chunks
-SLICE_KEPT = 24  # per slice, kept with each layer's encoding in the result (pointers, lengths, words, fillers)
-SLICE_RUN = 40  # per slice, while a layer is encoded and run (counts, the engine's work arrays, output matrix)
-SLICE_ENCODE = 24  # per slice, while `compress` encodes a layer (counts and pointers; nothing is kept)
-ENTRY_KEPT = 16  # per stored entry, kept with the encoding (codes, indices, each entry's row and slice)
-ENTRY_RUN = 40  # per stored entry, while the layer is encoded and multiplied
-NONZERO_RUN = 100  # per non-zero weight, while the layer is encoded (coordinates, sorting keys)
-VECTOR_CELL = 48  # per (input vector, column): im2col patches in float32 and int64, broadcast order
-FLOAT_WEIGHT = 4  # per weight: the float32 reference decodes a layer's weights densely (before the layer runs)
-TENSOR_VALUE = 12  # per activation: the float32 and int64 copies of every tensor kept in the result
-DRAWN_NONZERO = 64  # per synthetic non-zero while it is drawn (positions, magnitudes, sharing)
-DRAWN_COLUMN = 2560  # per input column of a synthetic layer: the column sampling table (256 slots of int64)
-DRAWN_INPUT = 32  # per synthetic input value while it is drawn (a smooth image is summed from upsampled noise)
+BASELINE = 256 << 20  # the interpreter with numpy, scipy and pandas loaded, and the engines' bounded chunks
+NONZERO_KEPT = 8  # per non-zero weight kept in a layer (row index, code, and room for a copy)
+NONZERO_WORK = 64  # per non-zero while it is drawn, decoded, shared or encoded (coordinates, sort keys, values)
+DENSE_WEIGHT = 24  # per weight of a dense float array a reader is given (the array, its mask, its indices)
+SLICE_KEPT = 24  # per (tile, PE, column) slice of an encoding (pointers, lengths, words, fillers)
+SLICE_WORK = 40  # per slice while a layer is encoded and run
+ENTRY_KEPT = 16  # per stored EIE entry (codes, indices, rows, columns)
+TENSOR_VALUE = 8  # per activation: float32 and fixed-point copies of every tensor
+VECTOR_VALUE = 12  # per (input vector, column) of a layer: fixed-point inputs kept, and their float32/64 copies
+DENSE_PRODUCT = 16  # per weight of a layer multiplied as a dense matrix (float64 and float32 copies)
+FILE_BYTE = 3  # per byte of a weight file read whole (its bytes and what is decoded from them)
 
 _ADVICE = {
     "slices": "use fewer PEs (--pes) or a larger rf_entries (--arch), which make fewer output tiles and column slices",
     "vectors": "use a smaller input (a smaller image, or fewer input vectors in the batch)",
-    "weights": "the weights alone are too many for this machine: use a smaller or sparser network",
+    "weights": "use a smaller or sparser network",
+    "jobs": "use fewer parallel jobs (--jobs)",
 }
 
 
-def available_bytes() -> int | None:
-    """Memory available to a new allocation now: MemAvailable of /proc/meminfo, else free pages; None if unknown."""
+def _parse_bytes(text: str) -> int:
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+    text = text.strip().upper().removesuffix("B").removesuffix("I")
     try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
+        return int(float(text[:-1]) * units[text[-1]]) if text[-1:] in units else int(float(text))
+    except (ValueError, IndexError):
+        raise InputError(f"EIE_SIM_MEMORY_LIMIT: {text!r} is not a size (e.g. 8G, 512M or a number of bytes)") from None
+
+
+def _cgroup_limit() -> int | None:
     try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, AttributeError):
+        text = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+    except OSError:
         return None
+    return int(text) if text.isdigit() else None
+
+
+def memory_limit() -> int:
+    """Bytes the simulator may use: EIE_SIM_MEMORY_LIMIT, else the machine's memory (or its cgroup's)."""
+    if os.environ.get("EIE_SIM_MEMORY_LIMIT"):
+        return _parse_bytes(os.environ["EIE_SIM_MEMORY_LIMIT"])
+    physical = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    cgroup = _cgroup_limit()
+    return min(physical, cgroup) if cgroup else physical
 
 
 @dataclass(frozen=True)
@@ -69,119 +79,108 @@ class Need:
     what: str
     advice: str
 
+    def times(self, workers: int) -> Need:
+        """The need of `workers` copies of the work running at once (parallel sweep workers)."""
+        if workers <= 1:
+            return self
+        return Need(self.bytes * workers, f"{workers} workers, each {self.what}", _ADVICE["jobs"])
+
     def check(self, subject: str) -> None:
-        """Raise InputError, naming `subject`, when the memory available now is smaller than the need."""
-        available = available_bytes()
-        if available is not None and self.bytes > available:
+        """Raise InputError, naming `subject`, when the need exceeds the memory limit."""
+        limit = memory_limit()
+        if self.bytes > limit:
             raise InputError(
                 f"{subject}: needs about {self.bytes / GIB:,.1f} GiB of memory ({self.what}), but "
-                f"{available / GIB:,.1f} GiB is available; {self.advice}"
+                f"{limit / GIB:,.1f} GiB is available (EIE_SIM_MEMORY_LIMIT or the machine's memory); {self.advice}"
             )
 
 
 @dataclass(frozen=True)
 class LayerSize:
-    """What a layer's memory depends on, known before it is generated or run."""
+    """What a layer's memory depends on, known before its weights are read or drawn."""
 
     name: str
     rows: int
     cols: int
-    nnz: int
-    vectors: int  # input vectors per network input (output positions of a convolution)
-    code_bytes: int = 1
+    nnz: int  # non-zeros (an upper bound when only the file's size is known)
+    vectors: int = 1  # input vectors per network input (output positions of a convolution)
 
-    @property
-    def weights(self) -> int:
-        return self.rows * self.cols
-
-    def slices(self, arch: ArchConfig) -> int:
+    def slices(self, n_pes: int, rf_entries: int) -> int:
         """(output tile, PE, column) cells of the encoding: tiles of rf_entries local rows on every PE."""
-        return math.ceil(math.ceil(self.rows / arch.n_pes) / arch.rf_entries) * arch.n_pes * self.cols
+        return math.ceil(math.ceil(self.rows / n_pes) / rf_entries) * n_pes * self.cols
 
-    def entries(self, arch: ArchConfig) -> int:
-        """Stored entries at most: the non-zeros, and a filler per 2**index_bits zeros, at most a slice's worth."""
-        tile_rows = min(arch.rf_entries, math.ceil(self.rows / arch.n_pes))
-        per_slice = (tile_rows - 1) // (arch.max_gap + 1)
-        return self.nnz + min((self.weights - self.nnz) // (arch.max_gap + 1), per_slice * self.slices(arch))
+    def entries(self, n_pes: int, rf_entries: int, max_gap: int) -> int:
+        """Stored entries at most: the non-zeros, and a filler per max_gap + 1 zeros, at most a slice's worth."""
+        tile_rows = min(rf_entries, math.ceil(self.rows / n_pes))
+        per_slice = (tile_rows - 1) // (max_gap + 1)
+        zeros = self.rows * self.cols - self.nnz
+        return self.nnz + min(zeros // (max_gap + 1), per_slice * self.slices(n_pes, rf_entries))
 
 
-def network_sizes(network: Network, known: dict[str, tuple[int, ...]]) -> list[LayerSize]:
-    """Every weighted layer's size, its input vectors taken from the tensor shapes `known`."""
+def _largest(parts: Iterable[tuple[str, str, int]]) -> tuple[str, str, int]:
+    return max(parts, key=lambda part: part[2], default=("", "weights", 0))
+
+
+def build_need(sizes: list[LayerSize], dense_weights: int = 0, file_bytes: int = 0, inputs: int = 0) -> Need:
+    """Building a network: every layer's non-zeros kept, the largest layer's transient work, dense float weights a
+    reader is handed (ONNX, plain .npz), a file read whole, and the input values."""
+    kept = NONZERO_KEPT * sum(s.nnz for s in sizes)
+    what, cause, work = _largest(
+        (f"layer {s.name}: {s.rows:,} x {s.cols:,} weights", "weights", NONZERO_WORK * s.nnz) for s in sizes
+    )
+    total = BASELINE + kept + work + DENSE_WEIGHT * dense_weights + FILE_BYTE * file_bytes + TENSOR_VALUE * inputs
+    if TENSOR_VALUE * inputs > kept + work:
+        return Need(total, f"inputs of {inputs:,} values", _ADVICE["vectors"])
+    return Need(total, what or f"{dense_weights:,} weights", _ADVICE[cause])
+
+
+def run_need(sizes: list[LayerSize], tensor_values: int, n_pes: int, rf_entries: int, max_gap: int) -> Need:
+    """Simulating a network: what every layer keeps (non-zeros, encoding, input vectors) and every tensor, plus the
+    largest layer's work (encoding and engine, or a dense product)."""
+    kept = BASELINE + NONZERO_KEPT * sum(s.nnz for s in sizes) + TENSOR_VALUE * tensor_values
+    parts = []
+    for s in sizes:
+        slices, entries = s.slices(n_pes, rf_entries), s.entries(n_pes, rf_entries, max_gap)
+        kept += SLICE_KEPT * slices + ENTRY_KEPT * entries + VECTOR_VALUE * s.vectors * s.cols
+        parts += [
+            (f"layer {s.name}: {slices:,} (tile, PE, column) slices of EIE format", "slices", SLICE_WORK * slices),
+            (
+                f"layer {s.name}: {s.vectors:,} input vectors of {s.cols:,} values",
+                "vectors",
+                VECTOR_VALUE * s.vectors * s.cols,
+            ),
+            (
+                f"layer {s.name}: {s.rows:,} x {s.cols:,} weights",
+                "weights",
+                NONZERO_WORK * s.nnz + DENSE_PRODUCT * min(s.rows * s.cols, 1 << 22),
+            ),
+        ]
+    what, cause, work = _largest(parts)
+    return Need(kept + work, what, _ADVICE[cause])
+
+
+def encode_need(sizes: list[LayerSize], n_pes: int, rf_entries: int, max_gap: int) -> Need:
+    """Encoding every layer in turn (the compress command keeps no encoding): the largest layer's encoding."""
+    kept = BASELINE + NONZERO_KEPT * sum(s.nnz for s in sizes)
+    parts = [
+        (
+            f"layer {s.name}: {s.slices(n_pes, rf_entries):,} (tile, PE, column) slices of EIE format",
+            "slices",
+            SLICE_WORK * s.slices(n_pes, rf_entries)
+            + ENTRY_KEPT * s.entries(n_pes, rf_entries, max_gap)
+            + NONZERO_WORK * s.nnz,
+        )
+        for s in sizes
+    ]
+    what, cause, work = _largest(parts)
+    return Need(kept + work, what, _ADVICE[cause])
+
+
+def network_sizes(network: Any) -> list[LayerSize]:
+    """Every weighted layer of a model.network.Network as a LayerSize (its vectors from the tensor shapes)."""
     sizes = []
     for layer in network.layers:
-        out = known[layer.output]
+        out = network.shapes[layer.output]
         vectors = math.prod(out[1:]) if layer.kind == "conv" else (out[0] if len(out) == 2 else 1)
-        nnz = int(np.count_nonzero(layer.codes))
-        sizes.append(LayerSize(layer.name, layer.rows, layer.cols, nnz, vectors, layer.codes.itemsize))
+        sizes.append(LayerSize(layer.name, layer.rows, layer.cols, layer.nnz, vectors))
     return sizes
-
-
-def run_need(network: Network, arch: ArchConfig) -> Need:
-    """The memory a simulation of `network` on `arch` needs: what every layer keeps, plus the largest layer's work
-    (its float32 reference, then its encoding and run)."""
-    known = network_shapes(network)
-    sizes = network_sizes(network, known)
-    kept = BASELINE + TENSOR_VALUE * sum(math.prod(shape) for shape in known.values())
-    kept += sum(s.code_bytes * s.weights + SLICE_KEPT * s.slices(arch) + ENTRY_KEPT * s.entries(arch) for s in sizes)
-    work = {}
-    for s in sizes:
-        run = {
-            "slices": SLICE_RUN * s.slices(arch),
-            "vectors": VECTOR_CELL * s.vectors * s.cols,
-            "weights": NONZERO_RUN * s.nnz + ENTRY_RUN * s.entries(arch),
-        }
-        work[s.name] = run if sum(run.values()) >= FLOAT_WEIGHT * s.weights else {"weights": FLOAT_WEIGHT * s.weights}
-    return _need(sizes, arch, kept, work)
-
-
-def encode_need(network: Network, arch: ArchConfig) -> Need:
-    """The memory encoding every layer of `network` for `arch` needs (the compress command keeps no encoding)."""
-    sizes = network_sizes(network, network_shapes(network))
-    kept = BASELINE + sum(s.code_bytes * s.weights for s in sizes)
-    work = {
-        s.name: {"slices": SLICE_ENCODE * s.slices(arch), "weights": NONZERO_RUN * s.nnz + ENTRY_RUN * s.entries(arch)}
-        for s in sizes
-    }
-    return _need(sizes, arch, kept, work)
-
-
-def _need(sizes: list[LayerSize], arch: ArchConfig, kept: int, work: dict[str, dict[str, int]]) -> Need:
-    """`kept` bytes plus the work of the layer that needs most; its largest part says where the memory goes."""
-    if not sizes:
-        return Need(kept, "no weighted layer", "")
-    size = max(sizes, key=lambda s: sum(work[s.name].values()))
-    parts = work[size.name]
-    cause = max(parts, key=lambda part: parts[part])
-    what = {
-        "slices": f"layer {size.name}: {size.slices(arch):,} (tile, PE, column) slices of EIE format",
-        "vectors": f"layer {size.name}: {size.vectors:,} input vectors of {size.cols:,} values",
-        "weights": f"layer {size.name}: {size.rows:,} x {size.cols:,} weights",
-    }[cause]
-    return Need(kept + sum(parts.values()), what, _ADVICE[cause])
-
-
-def check_run(network: Network, arch: ArchConfig) -> None:
-    """Refuse a simulation of `network` on `arch` that would not fit in memory."""
-    run_need(network, arch).check(_subject(network, arch))
-
-
-def check_encode(network: Network, arch: ArchConfig) -> None:
-    """Refuse an encoding of `network` for `arch` that would not fit in memory."""
-    encode_need(network, arch).check(_subject(network, arch))
-
-
-def _subject(network: Network, arch: ArchConfig) -> str:
-    return f"network {network.name} on {arch.n_pes} PEs (rf_entries {arch.rf_entries})"
-
-
-def dense_need(sizes: list[LayerSize], input_values: int = 0) -> Need:
-    """The memory building layers needs: dense code matrices, the drawing of the largest synthetic layer (its
-    non-zeros and column table; a layer read from a file is given with nnz 0: nothing is drawn), and the inputs."""
-    codes = sum(s.code_bytes * s.weights for s in sizes)
-    drawing = max((DRAWN_NONZERO * s.nnz + (DRAWN_COLUMN * s.cols if s.nnz else 0) for s in sizes), default=0)
-    inputs = DRAWN_INPUT * input_values
-    total = BASELINE + codes + drawing + inputs
-    if inputs > codes + drawing:
-        return Need(total, f"inputs of {input_values:,} values", _ADVICE["vectors"])
-    largest = max(sizes, key=lambda s: s.weights)
-    return Need(total, f"layer {largest.name}: {largest.rows:,} x {largest.cols:,} weights", _ADVICE["weights"])

@@ -67,8 +67,9 @@ class Chip:
         )
 
 
-def simulate_layer(job: LayerJob, arch: ArchConfig) -> LayerRun:
-    """Simulate one layer on EIE cycle by cycle: outputs from the modeled datapath, timing and counters."""
+def simulate_layer(job: LayerJob, arch: ArchConfig, outputs: bool = True) -> LayerRun:
+    """Simulate one layer on EIE cycle by cycle: outputs from the modeled datapath (always computed: the
+    datapath is the model), timing and counters."""
     chip = Chip(job, arch)
     chip.env.process(chip.run())
     chip.env.run()

@@ -1,7 +1,8 @@
-"""Memory limits: work that cannot fit is refused at once with advice; the estimates bound the real peak."""
+"""The memory budget: work that cannot fit is refused at once with advice; the estimates bound the real peak."""
 
 from __future__ import annotations
 
+import struct
 import subprocess
 import sys
 import time
@@ -12,7 +13,8 @@ import pytest
 from eie_sim import ArchConfig, load_workload
 from eie_sim.cli import main
 from eie_sim.errors import InputError
-from eie_sim.support import memory_budget as limits
+from eie_sim.studies.simulate import memory_need
+from eie_sim.support import memory_budget
 
 HUGE_FC = """name = "huge"
 [input]
@@ -49,47 +51,58 @@ def test_too_many_pes_are_refused_before_the_layer_is_encoded(capsys, monkeypatc
     """vgg-6 (4096 x 25088) on 4096 PEs with one-entry register files: 103M column slices, some 7 GB to simulate."""
     arch = tmp_path / "rf1.toml"
     arch.write_text("rf_entries = 1\n")
-    monkeypatch.setattr(limits, "available_bytes", lambda: 3 << 30)
+    monkeypatch.setenv("EIE_SIM_MEMORY_LIMIT", "3G")
     for command in ("simulate", "compress"):
         line = refused(capsys, [command, "vgg-6", "--pes", "4096", "--arch", str(arch)], "network vgg-6 on 4096 PEs")
         assert "102,760,448 (tile, PE, column) slices" in line and "fewer PEs (--pes)" in line
 
 
-def test_a_prototxt_declaring_huge_layers_is_refused_before_decoding(capsys, tmp_path):
+def test_a_net_file_claiming_huge_layers_is_refused_from_its_header(capsys, tmp_path):
     prototxt = tmp_path / "huge.prototxt"
     prototxt.write_text(
         'input: "data"\ninput_shape { dim: 1 dim: 3000000 }\n'
         'layer { name: "ip" type: "InnerProduct" bottom: "data" top: "ip" inner_product_param { num_output: 3000000 } }\n'
     )
-    (tmp_path / "huge.net").write_bytes(b"\0" * 4)
-    refused(capsys, ["simulate", str(tmp_path / "huge.net")], str(prototxt), "3,000,000 x 3,000,000")
+    net = tmp_path / "huge.net"
+    net.write_bytes(struct.pack("<I", 4_000_000_000))  # the header alone: 4e9 entries claimed, nothing else
+    refused(capsys, ["simulate", str(net)], str(net), "3,000,000 x 3,000,000")
 
 
-def test_an_npz_is_measured_before_it_is_inflated(monkeypatch, tmp_path):
+def test_an_npz_is_measured_from_its_headers_before_it_is_inflated(monkeypatch, tmp_path):
     path = tmp_path / "zeros.npz"
     np.savez_compressed(path, **{"a.weight": np.zeros((1000, 1000))})  # 8 MB inflated, a few KB on disk
-    monkeypatch.setattr(limits, "available_bytes", lambda: limits.BASELINE + 4_000_000)
-    with pytest.raises(InputError, match=r"zeros.npz: needs about .* \(1 arrays of 8,000,128 bytes\)"):
+    monkeypatch.setenv("EIE_SIM_MEMORY_LIMIT", str(memory_budget.BASELINE + 4_000_000))
+    with pytest.raises(InputError, match=r"zeros.npz: needs about .* \(1,000,000 weights\)"):
         load_workload(str(path))
+
+
+def test_parallel_workers_multiply_the_need():
+    need = memory_need(load_workload("alex-8"), ArchConfig())
+    assert need.times(4).bytes == 4 * need.bytes and "4 workers" in need.times(4).what
+    assert need.times(1) is need
 
 
 def test_more_pes_and_smaller_register_files_need_more_memory():
     network = load_workload("vgg-6")
-    default = limits.run_need(network, ArchConfig()).bytes
-    assert limits.run_need(network, ArchConfig(n_pes=4096, rf_entries=1)).bytes > 4 * default
-    assert limits.run_need(network, ArchConfig(n_pes=256)).bytes > default
-    assert limits.encode_need(network, ArchConfig()).bytes < default
+    default = memory_need(network, ArchConfig()).bytes
+    assert memory_need(network, ArchConfig(n_pes=4096, rf_entries=1)).bytes > 4 * default
+    assert memory_need(network, ArchConfig(n_pes=256)).bytes > default
 
 
-def test_available_memory_is_read():
-    available = limits.available_bytes()
-    assert available is not None and available > limits.BASELINE
+def test_the_limit_is_the_machine_or_the_environment(monkeypatch):
+    monkeypatch.delenv("EIE_SIM_MEMORY_LIMIT", raising=False)
+    assert memory_budget.memory_limit() > memory_budget.BASELINE
+    monkeypatch.setenv("EIE_SIM_MEMORY_LIMIT", "1.5G")
+    assert memory_budget.memory_limit() == int(1.5 * 2**30)
+    monkeypatch.setenv("EIE_SIM_MEMORY_LIMIT", "lots")
+    with pytest.raises(InputError, match="EIE_SIM_MEMORY_LIMIT"):
+        memory_budget.memory_limit()
 
 
 @pytest.mark.parametrize(
     "workload, arch",
-    [("alex-8", {"n_pes": 2048, "rf_entries": 1}), ("squeezenet", {})],
-    ids=["slices", "convolutions"],
+    [("alex-8", {"n_pes": 2048, "rf_entries": 1}), ("squeezenet", {}), ("eie-paper", {})],
+    ids=["slices", "convolutions", "paper layers"],
 )
 def test_the_estimate_bounds_the_measured_peak(workload, arch):
     """Peak resident memory of a real run (its own process) against the estimate, which must not be lower."""
@@ -101,5 +114,5 @@ def test_the_estimate_bounds_the_measured_peak(workload, arch):
     )  # VmHWM, not ru_maxrss: that one keeps the forking pytest process's peak across exec
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
     measured = int(done.stdout.split()[-1])
-    estimate = limits.run_need(load_workload(workload), ArchConfig(**arch)).bytes
+    estimate = memory_need(load_workload(workload), ArchConfig(**arch)).bytes
     assert measured <= estimate, f"measured {measured / 2**20:.0f} MiB > estimated {estimate / 2**20:.0f} MiB"
