@@ -141,7 +141,8 @@ def _broadcasts(
     """The LNZD steps and every PE's slices of one run: counts their events, adds the PEs' busy and starved cycles,
     and returns the run's cycles."""
     n = enc.n_pes
-    finish, line = [0] * n, [None] * n
+    finish = [0] * n
+    line: list[int | None] = [None] * n  # each PE's line register
     pops: list[list[int]] = []
     cycle = -1
     for column in lnzd_steps(x, n):
@@ -151,12 +152,12 @@ def _broadcasts(
         cycle = step_cycle(cycle, queue_room(pops, arch.fifo_depth))
         events["broadcasts"] += 1
         pops.append([])
+        slot = tile * enc.cols + column
         for k in range(n):
             events["queue_pushes"] += 1
             pop = pop_cycle(cycle, arch.broadcast_latency_cycles, finish[k])
             pops[-1].append(pop)
             starved[k] += pop - finish[k]
-            slot = tile * enc.cols + column
             start, end = int(enc.ptr[k, slot]), int(enc.ptr[k, slot + 1])
             events["ptr_reads"] += pointer_reads()
             reads, line[k] = spmat_word_reads(start, end, enc.entries_per_word, line[k], arch.spmat_read_mode)
