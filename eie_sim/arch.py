@@ -12,6 +12,7 @@ from eie_sim.errors import InputError
 
 DRAM_TYPES = ("LPDDR4", "DDR3", "GDDR5", "HBM2")
 CONV_MAPPINGS = ("channels", "positions")
+SPMAT_READ_MODES = ("line-register", "per-slice")
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,10 @@ class ArchConfig:
     dram: str = "LPDDR4"  # DRAM type for off-chip traffic
     dram_gbps: float = 25.6  # DRAM bandwidth, GB/s (LPDDR4-3200 x64)
     conv_mapping: str = "channels"  # "positions": conv layers with fewer outputs than PEs split the PEs into groups
+    broadcast_latency_cycles: int = 2  # cycles from a broadcast to the earliest start of its slice in a PE
+    # "line-register": a PE reads a sparse-matrix word only when it is not the last word it read (the register is
+    # cleared at the start of each vector and output tile); "per-slice": a slice reads every word it spans
+    spmat_read_mode: str = "line-register"
 
     def __post_init__(self) -> None:
         validate(self)
@@ -67,7 +72,7 @@ class ArchConfig:
         return dataclasses.asdict(self)
 
 
-_CHOICES = {"dram": DRAM_TYPES, "conv_mapping": CONV_MAPPINGS}
+_CHOICES = {"dram": DRAM_TYPES, "conv_mapping": CONV_MAPPINGS, "spmat_read_mode": SPMAT_READ_MODES}
 _LIMITS: dict[str, tuple[float, float]] = {
     "n_pes": (1, 4096),
     "clock_mhz": (1e-3, 1e5),
@@ -82,6 +87,7 @@ _LIMITS: dict[str, tuple[float, float]] = {
     "rf_entries": (1, 1 << 16),
     "act_sram_kb": (0, 1 << 20),
     "dram_gbps": (1e-3, 1e5),
+    "broadcast_latency_cycles": (0, 64),
 }
 
 

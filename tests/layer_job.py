@@ -20,10 +20,12 @@ def make_job(
     relu: bool = False,
     act_bits: int = 16,
 ) -> tuple[Layer, LayerJob]:
-    """An FC layer of `codes` (rows x cols, 0 = pruned); by default code c has the fixed-point weight c."""
+    """An FC layer of `codes` (rows x cols, 0 = pruned); by default code c has the fixed-point weight c. The codes
+    are as wide as the codebook needs (4 bits for the default 16 entries)."""
     codes = np.asarray(codes, dtype=np.uint8)
     codebook_q = np.arange(16, dtype=np.int64) if codebook_q is None else np.asarray(codebook_q, dtype=np.int64)
-    layer = Layer.from_codes("layer", "fc", codes, codebook_q.astype(np.float32), relu=relu)
+    code_bits = max(1, (len(codebook_q) - 1).bit_length())
+    layer = Layer.from_codes("layer", "fc", codes, codebook_q.astype(np.float32), relu=relu, code_bits=code_bits)
     bias = np.zeros(codes.shape[0], dtype=np.int64) if bias_acc is None else np.asarray(bias_acc, dtype=np.int64)
     inputs = np.atleast_2d(np.asarray(inputs, dtype=np.int64))
     job = LayerJob(encode(layer, arch), codebook_q, bias, shift, relu, act_bits, inputs)

@@ -12,7 +12,7 @@ import numpy as np
 from hypothesis import strategies as st
 from layer_job import make_job
 
-from eie_sim.arch import ArchConfig
+from eie_sim.arch import SPMAT_READ_MODES, ArchConfig
 from eie_sim.engine.job import LayerJob
 from eie_sim.model.ops import Layer
 
@@ -24,14 +24,17 @@ class Case:
     arch: ArchConfig
 
 
-def random_codes(rng: np.random.Generator, rows: int, cols: int, density: float, skew: bool) -> np.ndarray:
-    """Codes 1..15 kept with probability `density`; with `skew`, rows and columns have lognormal importance
-    (as in real pruned layers: uneven PE loads, long zero runs that need fillers)."""
+def random_codes(
+    rng: np.random.Generator, rows: int, cols: int, density: float, skew: bool, code_bits: int = 4
+) -> np.ndarray:
+    """Codes 1..2**code_bits - 1 kept with probability `density`; with `skew`, rows and columns have lognormal
+    importance (as in real pruned layers: uneven PE loads, long zero runs that need fillers)."""
     keep = np.full((rows, cols), density)
     if skew:
         weight = np.outer(rng.lognormal(0, 1.2, rows), rng.lognormal(0, 1.2, cols))
         keep = np.minimum(1.0, density * weight / weight.mean())
-    return np.where(rng.random((rows, cols)) < keep, rng.integers(1, 16, (rows, cols)), 0).astype(np.uint8)
+    codes = rng.integers(1, 1 << code_bits, (rows, cols))
+    return np.where(rng.random((rows, cols)) < keep, codes, 0).astype(np.uint8)
 
 
 def random_inputs(rng: np.random.Generator, vectors: int, cols: int, density: float, bits: int) -> np.ndarray:
@@ -57,14 +60,27 @@ def cases(
     max_pes: int = 256,
     work: int = 30_000,
 ) -> Case:
-    """A random layer, its job and an ArchConfig: PEs 1..max_pes, queue depth 1..64, rf_entries cut for 1..max_tiles
-    tiles, weight and input densities 0..1 (uniform or skewed), several vectors of different densities."""
+    """A random layer, its job and an ArchConfig: PEs 1..max_pes, queue depth 1..64, broadcast latency 0..3, either
+    sparse-matrix read mode, rf_entries cut for 1..max_tiles tiles, index and weight widths 1..8 bits, codebooks of
+    2 to 256 entries (entries widen when the codebook is wider than the weights), words of one entry to 512 bits,
+    weight and input densities 0..1 (uniform or skewed), several vectors of different densities."""
     n_pes = draw(st.one_of(st.integers(1, 8), st.integers(1, max_pes)))
     rows = draw(st.one_of(st.integers(1, 64), st.integers(1, max_rows)))
     cols = draw(st.integers(1, max(1, min(max_cols, max_cells // rows))))
     local_rows = -(-rows // n_pes)
     rf_entries = -(-local_rows // draw(st.integers(1, max_tiles)))
-    arch = ArchConfig(n_pes=n_pes, fifo_depth=draw(st.integers(1, 64)), rf_entries=rf_entries)
+    weight_bits, index_bits, code_bits = draw(st.integers(1, 8)), draw(st.integers(1, 8)), draw(st.integers(1, 8))
+    entry_bits = max(weight_bits, code_bits) + index_bits
+    arch = ArchConfig(
+        n_pes=n_pes,
+        fifo_depth=draw(st.integers(1, 64)),
+        rf_entries=rf_entries,
+        weight_bits=weight_bits,
+        index_bits=index_bits,
+        spmat_width=draw(st.one_of(st.integers(entry_bits, 4 * entry_bits), st.integers(entry_bits, 512))),
+        broadcast_latency_cycles=draw(st.integers(0, 3)),
+        spmat_read_mode=draw(st.sampled_from(SPMAT_READ_MODES)),
+    )
     tiles = -(-local_rows // rf_entries)
     vectors = draw(st.integers(1, max_vectors))
     scan = vectors * tiles * -(-cols // n_pes)
@@ -74,10 +90,10 @@ def cases(
     shift = draw(st.integers(0, act_bits))
 
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    codes = random_codes(rng, rows, cols, draw(densities()), draw(st.booleans()))
+    codes = random_codes(rng, rows, cols, draw(densities()), draw(st.booleans()), code_bits)
     inputs = random_inputs(rng, vectors, cols, input_density, act_bits)
     top = 1 << (act_bits - 1)
-    codebook_q = np.concatenate([[0], rng.integers(-top, top, 15)])
+    codebook_q = np.concatenate([[0], rng.integers(-top, top, (1 << code_bits) - 1)])
     bias_acc = rng.integers(-top << shift, top << shift, rows) if draw(st.booleans()) else None
     layer, job = make_job(codes, inputs, arch, codebook_q, bias_acc, shift, draw(st.booleans()), act_bits)
     return Case(layer, job, arch)

@@ -11,11 +11,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from layer_job import make_job
 from random_layers import Case, cases, random_codes, random_inputs
+from spmat_words import expected_spmat_reads
 
 from eie_sim.arch import ArchConfig
 from eie_sim.compress.encode import EncodedLayer
 from eie_sim.engine import fast, get_engine
-from eie_sim.engine.job import PIPELINE_DRAIN, LayerCounts, activation_storage_counts
+from eie_sim.engine.job import PIPELINE_DRAIN, LayerCounts
 from eie_sim.model import fixedpoint
 from eie_sim.model.reference import reference_layer
 
@@ -40,8 +41,6 @@ def test_counters_match_definitions(case: Case) -> None:
     c = fast.simulate_layer(case.job, case.arch).counts
     sent = np.count_nonzero(inputs, axis=0)  # times each column is broadcast, per tile
     length = np.diff(enc.ptr, axis=1).reshape(n, enc.n_tiles, enc.cols)  # (PE, tile, column)
-    start = enc.ptr[:, :-1].reshape(n, enc.n_tiles, enc.cols)
-    words = np.where(length > 0, (start + length - 1) // enc.entries_per_word - start // enc.entries_per_word + 1, 0)
     broadcasts = enc.n_tiles * int(sent.sum())
     lookups = int((length.sum(axis=(0, 1)) * sent).sum())
     useful = int((np.count_nonzero(case.layer.codes.dense(), axis=0) * sent).sum())
@@ -49,16 +48,24 @@ def test_counters_match_definitions(case: Case) -> None:
     assert c.broadcasts == broadcasts
     assert c.lnzd_rows == len(inputs) * enc.n_tiles * -(-enc.cols // n)
     assert c.queue_pushes == broadcasts * n and c.ptr_reads == 2 * broadcasts * n
-    assert c.spmat_reads == int((words.sum(axis=(0, 1)) * sent).sum())
+    assert c.spmat_reads == expected_spmat_reads(enc, inputs, case.arch.spmat_read_mode)
     assert c.codebook_lookups == lookups and c.useful_macs == useful and c.filler_macs == lookups - useful
     assert c.empty_slices == int(((length == 0).sum(axis=(0, 1)) * sent).sum())
     np.testing.assert_array_equal(c.pe_busy, (np.maximum(length, 1).sum(axis=1) * sent).sum(axis=1))
-    storage = activation_storage_counts(enc, len(inputs), case.arch.rf_entries, lookups)
-    assert {name: getattr(c, name) for name in storage} == storage
     np.testing.assert_array_equal(c.pe_busy + c.pe_starved + c.pe_idle, np.full(n, c.cycles))
     runs = len(inputs) * enc.n_tiles
     assert (c.pe_starved >= 0).all() and (c.pe_idle >= runs * PIPELINE_DRAIN).all()
     assert c.cycles >= runs * PIPELINE_DRAIN + max(c.broadcasts, c.lnzd_rows)
+
+
+@SETTINGS
+@given(cases(max_vectors=3))
+def test_storage_counts_match_simpy_events(case: Case) -> None:
+    """The closed-form register-file and activation-SRAM counts equal the accesses the simpy units count one by one."""
+    fast_counts = fast.simulate_layer(case.job, case.arch).counts
+    simpy_counts = get_engine("simpy")(case.job, case.arch).counts
+    for name in ("rf_reads", "rf_writes", "act_sram_reads", "act_sram_writes"):
+        assert getattr(fast_counts, name) == getattr(simpy_counts, name), name
 
 
 def add_up(parts: list[LayerCounts]) -> LayerCounts:
@@ -122,15 +129,15 @@ def lnzd_steps(x: np.ndarray, n_pes: int) -> tuple[np.ndarray, int]:
     return np.array(step, dtype=np.int64), steps
 
 
-def stall_free_cycles(enc: EncodedLayer, x: np.ndarray) -> int:
-    """README timing when no queue ever fills (bcast = LNZD step), in closed form:
-    finish[k, t] = C[k, t] + max over u <= t of (step[u] - C[k, u - 1]), C the running sum of w over broadcasts."""
+def stall_free_cycles(enc: EncodedLayer, x: np.ndarray, latency: int) -> int:
+    """The timing rules when no queue ever fills (bcast = LNZD step), in closed form: finish[k, t] = C[k, t] +
+    max over u <= t of (step[u] + latency - C[k, u - 1]), C the running sum of w over broadcasts."""
     step, steps = lnzd_steps(x, enc.n_pes)
     total = 0
     for tile in range(enc.n_tiles):
         w = np.maximum(enc.slice_len[tile][:, np.flatnonzero(x)], 1)  # (PE, non-zero)
         done = np.cumsum(w, axis=1)
-        finish = done + np.maximum.accumulate(step - (done - w), axis=1)
+        finish = done + np.maximum.accumulate(step + latency - (done - w), axis=1)
         total += max(steps, int(finish[:, -1].max()) if step.size else 0) + PIPELINE_DRAIN
     return total
 
@@ -140,7 +147,8 @@ def stall_free_cycles(enc: EncodedLayer, x: np.ndarray) -> int:
 def test_unbounded_queue_is_stall_free(case: Case) -> None:
     x = case.job.inputs[0]
     arch = case.arch.replace(fifo_depth=max(1, int(np.count_nonzero(x))))
-    assert fast.simulate_layer(case.job, arch).counts.cycles == stall_free_cycles(case.job.enc, x)
+    expected = stall_free_cycles(case.job.enc, x, arch.broadcast_latency_cycles)
+    assert fast.simulate_layer(case.job, arch).counts.cycles == expected
 
 
 @pytest.mark.parametrize("n_pes, rf_entries", [(1, 3), (7, 2), (64, 64)])

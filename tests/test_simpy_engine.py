@@ -1,4 +1,5 @@
-"""The simpy engine against the numpy reference (outputs, bit for bit) and the README timing rules (literally)."""
+"""The simpy engine against the numpy reference (outputs, bit for bit), the executable timing rules
+(`eie_sim.engine.timing_spec`) and the counters' definitions."""
 
 from __future__ import annotations
 
@@ -7,39 +8,17 @@ import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from layer_job import make_job
+from spmat_words import expected_spmat_reads
 
-from eie_sim.arch import ArchConfig
+from eie_sim.arch import SPMAT_READ_MODES, ArchConfig
 from eie_sim.compress.encode import EncodedLayer
+from eie_sim.engine import timing_spec
 from eie_sim.engine.job import LayerCounts, activation_storage_counts
 from eie_sim.engine.simpy_model import simulate_layer
 from eie_sim.model.reference import reference_layer
 
 
-def spec_timing(enc: EncodedLayer, inputs: np.ndarray, depth: int) -> tuple[int, np.ndarray, np.ndarray]:
-    """Cycles and per-PE busy/starved from README "Timing model", one step at a time."""
-    n = enc.n_pes
-    cycles, busy, starved = 0, np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
-    for x in inputs:
-        for tile in range(enc.n_tiles):
-            w = np.maximum(1, enc.slice_len[tile])
-            tau, finish, pops = -1, np.zeros(n, dtype=np.int64), []
-            for start in range(0, enc.cols, n):
-                nonzeros = [j for j in range(start, min(start + n, enc.cols)) if x[j]]
-                if not nonzeros:
-                    tau += 1
-                for j in nonzeros:
-                    room = pops[-depth].max() if len(pops) >= depth else 0
-                    tau = max(tau + 1, room)
-                    pop = np.maximum(tau, finish)
-                    starved += pop - finish
-                    busy += w[:, j]
-                    finish = pop + w[:, j]
-                    pops.append(pop)
-            cycles += max(tau + 1, int(finish.max())) + 3
-    return cycles, busy, starved
-
-
-def check_counters(counts: LayerCounts, enc: EncodedLayer, inputs: np.ndarray, codes: np.ndarray, rf_entries: int):
+def check_counters(counts: LayerCounts, enc: EncodedLayer, inputs: np.ndarray, codes: np.ndarray, arch: ArchConfig):
     """Every counter from its definition in README "Counters", over the columns each vector broadcasts."""
     n, vectors = enc.n_pes, len(inputs)
     sent = inputs != 0  # (vectors, cols)
@@ -54,9 +33,9 @@ def check_counters(counts: LayerCounts, enc: EncodedLayer, inputs: np.ndarray, c
     assert counts.useful_macs == useful
     assert counts.filler_macs == fillers
     assert counts.codebook_lookups == useful + fillers
-    assert counts.spmat_reads == int((enc.slice_words.sum(axis=(0, 1)) * per_col).sum())
+    assert counts.spmat_reads == expected_spmat_reads(enc, inputs, arch.spmat_read_mode)
     assert counts.empty_slices == int(((enc.slice_len == 0).sum(axis=(0, 1)) * per_col).sum())
-    storage = activation_storage_counts(enc, vectors, rf_entries, counts.codebook_lookups)
+    storage = activation_storage_counts(enc, vectors, arch.rf_entries, counts.codebook_lookups)
     assert {name: getattr(counts, name) for name in storage} == storage
     np.testing.assert_array_equal(counts.pe_busy + counts.pe_starved + counts.pe_idle, counts.cycles)
     assert counts.pe_idle.min() >= 0
@@ -70,6 +49,8 @@ def cases(draw):
         rf_entries=draw(st.integers(1, 12)),
         index_bits=draw(st.integers(1, 4)),
         spmat_width=draw(st.sampled_from([8, 16, 24, 64])),
+        broadcast_latency_cycles=draw(st.integers(0, 3)),
+        spmat_read_mode=draw(st.sampled_from(SPMAT_READ_MODES)),
     )
     rows, cols, vectors = draw(st.integers(1, 48)), draw(st.integers(1, 24)), draw(st.integers(1, 3))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
@@ -80,7 +61,8 @@ def cases(draw):
     inputs = np.where(rng.random((vectors, cols)) < input_density, rng.integers(-(2**15), 2**15, (vectors, cols)), 0)
     codebook_q = np.concatenate([[0], rng.integers(-(2**15), 2**15, 15)])
     bias = rng.integers(-(2**20), 2**20, rows) if draw(st.booleans()) else None
-    job_args = dict(codebook_q=codebook_q, bias_acc=bias, shift=draw(st.integers(0, 20)), relu=draw(st.booleans()))
+    shift, relu = draw(st.integers(0, 20)), draw(st.booleans())
+    job_args = {"codebook_q": codebook_q, "bias_acc": bias, "shift": shift, "relu": relu}
     return arch, codes, inputs, job_args
 
 
@@ -91,20 +73,23 @@ def test_outputs_timing_and_counters(case):
     layer, job = make_job(codes, inputs, arch, **job_args)
     run = simulate_layer(job, arch)
     np.testing.assert_array_equal(run.outputs, reference_layer(job, layer))
-    cycles, busy, starved = spec_timing(job.enc, job.inputs, arch.fifo_depth)
-    assert run.counts.cycles == cycles
-    np.testing.assert_array_equal(run.counts.pe_busy, busy)
-    np.testing.assert_array_equal(run.counts.pe_starved, starved)
-    check_counters(run.counts, job.enc, job.inputs, codes, arch.rf_entries)
+    spec = timing_spec.layer_counts(job, arch)
+    assert run.counts.equals(spec), run.counts.differences(spec)
+    check_counters(run.counts, job.enc, job.inputs, codes, arch)
 
 
 def test_a_long_slice_is_one_event(monkeypatch):
-    # One PE, one dense 400-row column: 400 busy cycles, but only a handful of simpy events.
+    # One PE, one dense column: `rows` busy cycles after the 2-cycle broadcast latency, then the 3-cycle drain; the
+    # simpy events are a handful, as many for 400 rows as for 4.
     steps = []
     step = simpy.Environment.step
     monkeypatch.setattr(simpy.Environment, "step", lambda env: steps.append(env.now) or step(env))
-    arch = ArchConfig(n_pes=1, rf_entries=512)
-    _, job = make_job(np.ones((400, 1)), [7], arch)
-    run = simulate_layer(job, arch)
-    assert run.counts.cycles == 400 + 3 and run.counts.pe_busy.tolist() == [400]
-    assert len(steps) < 12
+    arch = ArchConfig(n_pes=1, rf_entries=512, broadcast_latency_cycles=2)
+    events = []
+    for rows in (4, 400):
+        steps.clear()
+        _, job = make_job(np.ones((rows, 1)), [7], arch)
+        run = simulate_layer(job, arch)
+        assert run.counts.cycles == 2 + rows + 3 and run.counts.pe_busy.tolist() == [rows]
+        events.append(len(steps))
+    assert events[0] == events[1] < 13

@@ -76,6 +76,24 @@ class EncodedLayer:
         return np.where(length > 0, last // self.entries_per_word - start // self.entries_per_word + 1, 0)
 
     @cached_property
+    def slice_line_words(self) -> tuple[np.ndarray, np.ndarray]:
+        """(cols, n_tiles, n_pes) first and last sparse-matrix word of each column slice, counted from the first
+        word of its (PE, tile) so that they fit a small integer type; laid out so that gathering columns copies
+        contiguous rows. An empty slice has first word -2 and last word -1: it reads no word and shares none."""
+        per_word = self.entries_per_word
+        start = self.ptr[:, :-1].reshape(self.n_pes, self.n_tiles, self.cols)
+        end = self.ptr[:, 1:].reshape(self.n_pes, self.n_tiles, self.cols)
+        base = start[:, :, :1] // per_word
+        empty = end == start
+        first = np.where(empty, -2, start // per_word - base)
+        last = np.where(empty, -1, (end - 1) // per_word - base)
+        dtype = np.int16 if last.max(initial=0) <= np.iinfo(np.int16).max else np.int32
+        return (
+            np.ascontiguousarray(first.transpose(2, 1, 0), dtype=dtype),
+            np.ascontiguousarray(last.transpose(2, 1, 0), dtype=dtype),
+        )
+
+    @cached_property
     def slice_fillers(self) -> np.ndarray:
         """(n_tiles, n_pes, cols) filler entries in each column slice."""
         group = self.entry_group

@@ -1,14 +1,16 @@
-"""The `fast` engine: the README's timing model and counters computed with numpy, exact to the cycle.
+"""The `fast` engine: the timing rules and counters of `timing_spec`, computed with numpy, exact to the cycle.
 
 Every (input vector, output tile) pair is an independent run starting from empty queues. Within a run, the
 broadcast/queue dynamics are a max-plus recurrence over the broadcast order. Written with running maxima
 (see `solve_schedule`), a broadcast's queue room depends only on pops `fifo_depth` broadcasts earlier, so the
 recurrence is solved a block of broadcasts at a time, for all runs and all PEs at once: blocks of `fifo_depth`
 broadcasts in one pass, or, when the arrays are small, blocks of several depths refined to their fixed point.
+Sparse-matrix reads with the line register are found on the same (run, broadcast, tile, PE) arrays (`spmat_reads`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,8 +55,9 @@ def simulate_layer(job: LayerJob, arch: ArchConfig, outputs: bool = True) -> Lay
     leaves the products out when only timing and counts are wanted."""
     order = broadcast_order(job.inputs != 0, job.enc.n_pes)
     length = np.take(job.enc.slice_len.transpose(2, 0, 1), order.sent, axis=0)  # (sent column, tile, PE)
-    schedule = solve_schedule(order, length, arch.fifo_depth)
-    counts = layer_counts(job.enc, order, schedule, arch.rf_entries)
+    schedule = solve_schedule(order, length, arch.fifo_depth, arch.broadcast_latency_cycles)
+    words = spmat_reads(job.enc, order, arch.spmat_read_mode)
+    counts = layer_counts(job.enc, order, schedule, words, arch.rf_entries)
     return LayerRun(outputs=layer_outputs(job) if outputs else None, counts=counts)
 
 
@@ -86,41 +89,49 @@ def broadcast_order(nonzero: np.ndarray, n_pes: int) -> BroadcastOrder:
     return BroadcastOrder(sent=sent, times=times, slot=slot, step=step, count=count, steps=steps)
 
 
-def solve_schedule(order: BroadcastOrder, length: np.ndarray, depth: int) -> Schedule:
-    """Solve the README's tau/room/bcast/pop/finish recurrence for every run, a block of broadcasts at a time.
+def solve_schedule(order: BroadcastOrder, length: np.ndarray, depth: int, latency: int) -> Schedule:
+    """Solve the step/room/pop/finish recurrence of `timing_spec` for every run, a block of broadcasts at a time.
 
-    With g the LNZD step of each non-zero and C[k, t] the cycles PE k spends on the broadcasts before t:
+    With g the LNZD step of each non-zero, L the broadcast latency and C[k, t] the cycles PE k spends on the
+    broadcasts before t:
       bcast[t] = g[t] + delta[t],   delta[t] = max(0, max over u <= t of room[u] - g[u])
-      pop[k, t] = C[k, t] + p[k, t],   p[k, t] = max(0, max over u <= t of bcast[u] - C[k, u])
+      pop[k, t] = C[k, t] + p[k, t],   p[k, t] = max(0, max over u <= t of bcast[u] + L - C[k, u])
       room[t] = max over k of pop[k, t - depth]
     p[k, t] is PE k's starvation up to t, so the last p is its starved total, its last finish is p + C (all its
-    busy cycles), and the last tau is steps - 1 + the last delta. Given a block's rooms, both running maxima are
-    closed forms (`_solve_chunk` says where the rooms come from). Runs are sorted by length (longest first), so
+    busy cycles), and the last step is at steps - 1 + the last delta. Given a block's rooms, both running maxima
+    are closed forms (`_solve_chunk` says where the rooms come from). Runs are sorted by length (longest first), so
     the runs still going are a prefix, and are taken in chunks to bound memory. `length` holds the entries of
     each (sent column, tile, PE) slice.
     """
     n_tiles, n_pes = length.shape[1:]
     most = order.slot.shape[1]
-    bound = int(order.steps.max(initial=0)) + most * (int(length.max(initial=1)) + 1)  # no run lasts longer
+    bound = int(order.steps.max(initial=0)) + most * (int(length.max(initial=1)) + 1 + latency)  # no run lasts longer
     dtype = next(t for t in (np.int16, np.int32, np.int64) if bound <= np.iinfo(t).max)
     work = np.maximum(length, 1).astype(dtype)  # w of each slice
 
     cycles = n_tiles * int((order.steps[order.count == 0] + PIPELINE_DRAIN).sum())
     busy = np.zeros(n_pes, dtype=np.int64)
     starved = np.zeros(n_pes, dtype=np.int64)
-    lo, going = 0, int(np.count_nonzero(order.count))
-    while lo < going:
-        longest = int(order.count[lo])
-        hi = min(going, lo + max(1, _CHUNK_ELEMENTS // (longest * n_tiles * n_pes)))
-        chunk = _solve_chunk(order, slice(lo, hi), work, depth)
+    for runs in _run_chunks(order, n_tiles * n_pes):
+        chunk = _solve_chunk(order, runs, work, depth, latency)
         cycles += chunk.cycles
         busy += chunk.pe_busy
         starved += chunk.pe_starved
-        lo = hi
     return Schedule(cycles=cycles, pe_busy=busy, pe_starved=starved)
 
 
-def _solve_chunk(order: BroadcastOrder, runs: slice, work: np.ndarray, depth: int) -> Schedule:
+def _run_chunks(order: BroadcastOrder, cells_per_broadcast: int) -> Iterator[slice]:
+    """The runs with at least one broadcast, longest first, in slices of about `_CHUNK_ELEMENTS` cells of
+    (run, broadcast) x `cells_per_broadcast`."""
+    lo, going = 0, int(np.count_nonzero(order.count))
+    while lo < going:
+        longest = int(order.count[lo])
+        hi = min(going, lo + max(1, _CHUNK_ELEMENTS // (longest * cells_per_broadcast)))
+        yield slice(lo, hi)
+        lo = hi
+
+
+def _solve_chunk(order: BroadcastOrder, runs: slice, work: np.ndarray, depth: int, latency: int) -> Schedule:
     """The schedule of some runs, all with at least one broadcast; arrays are (run, broadcast, tile, PE).
 
     Index t + 1 of `lag` and `starve` holds delta and p of broadcast t, and of `spent` the cycles spent on
@@ -138,7 +149,7 @@ def _solve_chunk(order: BroadcastOrder, runs: slice, work: np.ndarray, depth: in
     n, n_tiles, n_pes = count.size, work.shape[1], work.shape[2]
     spent = np.zeros((n, most + 1, n_tiles, n_pes), dtype=work.dtype)
     np.cumsum(np.take(work, slot[:, :most], axis=0), axis=1, out=spent[:, 1:])
-    lead = g - spent[:, :-1]  # bcast - C when delta is 0
+    lead = g + latency - spent[:, :-1]  # bcast + L - C when delta is 0
     starve = np.zeros_like(spent)
     lag = np.zeros((n, most + 1, n_tiles, 1), dtype=work.dtype)
     span = depth * max(1, _BLOCK_CELLS // (n * depth * n_tiles * n_pes))  # broadcasts per block
@@ -195,11 +206,39 @@ def _running_max(block: np.ndarray) -> None:
         shift *= 2
 
 
-def layer_counts(enc: EncodedLayer, order: BroadcastOrder, schedule: Schedule, rf_entries: int) -> LayerCounts:
+def spmat_reads(enc: EncodedLayer, order: BroadcastOrder, mode: str) -> int:
+    """Sparse-matrix SRAM word reads over all runs (`timing_spec.spmat_word_reads`).
+
+    Every sent slice reads the words it spans (per-column totals, `EncodedLayer.column_totals`, weighted by how
+    often each column is broadcast), less, with the line register, one for each slice whose first word is the last
+    word of the PE's previous non-empty slice in the run. A run broadcasts its columns in increasing order and a
+    PE's slices lie in its SRAM in column order, so that previous slice ends in the largest last word of the
+    earlier broadcasts: a running maximum over the (run, broadcast, tile, PE) array.
+    """
+    spanned = int(enc.column_totals[2, order.sent] @ order.times)
+    if mode == "per-slice":
+        return spanned
+    first_word, last_word = enc.slice_line_words
+    last_word = np.take(last_word, order.sent, axis=0)  # (sent column, tile, PE)
+    first_word = np.concatenate([np.take(first_word, order.sent, axis=0), np.full_like(first_word[:1], -2)])
+    shared = 0
+    for runs in _run_chunks(order, enc.n_tiles * enc.n_pes):
+        count, slot = order.count[runs], order.slot[runs]
+        most = int(count[0])
+        last = np.take(last_word, slot[:, : most - 1], axis=0)
+        _running_max(last)
+        following = np.where(np.arange(1, most) < count[:, None], slot[:, 1:most], order.sent.size)  # padding: -2
+        shared += int(np.count_nonzero(np.take(first_word, following, axis=0) == last))
+    return spanned - shared
+
+
+def layer_counts(
+    enc: EncodedLayer, order: BroadcastOrder, schedule: Schedule, spmat_words: int, rf_entries: int
+) -> LayerCounts:
     """Event counters: each sent column's per-column totals (`EncodedLayer.column_totals`), weighted by how often
-    the column is broadcast."""
+    the column is broadcast; sparse-matrix reads from `spmat_reads`."""
     vectors = order.count.size
-    lookups, fillers, words, empty = (int(total) for total in enc.column_totals[:, order.sent] @ order.times)
+    lookups, fillers, _, empty = (int(total) for total in enc.column_totals[:, order.sent] @ order.times)
     broadcasts = int(order.times.sum()) * enc.n_tiles
     storage = activation_storage_counts(enc, vectors, rf_entries, lookups)
     return LayerCounts(
@@ -208,7 +247,7 @@ def layer_counts(enc: EncodedLayer, order: BroadcastOrder, schedule: Schedule, r
         lnzd_rows=vectors * enc.n_tiles * -(-enc.cols // enc.n_pes),
         queue_pushes=broadcasts * enc.n_pes,
         ptr_reads=2 * broadcasts * enc.n_pes,
-        spmat_reads=words,
+        spmat_reads=spmat_words,
         codebook_lookups=lookups,
         useful_macs=lookups - fillers,
         filler_macs=fillers,

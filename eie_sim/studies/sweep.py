@@ -34,6 +34,7 @@ ARCH_COLUMNS = {
     "n_pes": "pes",
     "clock_mhz": "clock_mhz",
     "fifo_depth": "fifo_depth_entries",
+    "broadcast_latency_cycles": "broadcast_latency_cycles",
     "spmat_kb": "spmat_kib",
     "spmat_width": "spmat_width_bits",
     "ptr_kb": "ptr_kib",
@@ -46,6 +47,7 @@ ARCH_COLUMNS = {
     "dram": "dram",
     "dram_gbps": "dram_gbps",
     "conv_mapping": "conv_mapping",
+    "spmat_read_mode": "spmat_read_mode",
 }
 KEY = "point_key"
 NUMBER_COLUMNS = {
@@ -272,7 +274,7 @@ def read_results(path: str | Path) -> pd.DataFrame:
         raise InputError(f"{path}: not sweep results (missing columns {', '.join(sorted(missing))})")
     if frame["name"].isna().any():
         raise InputError(f"{path}: not sweep results (a row has no layer name)")
-    numbers = NUMBER_COLUMNS | set(ARCH_COLUMNS.values()) - {"dram", "conv_mapping"}
+    numbers = NUMBER_COLUMNS | set(ARCH_COLUMNS.values()) - {"dram", "conv_mapping", "spmat_read_mode"}
     text = [
         c
         for c in frame.columns

@@ -15,13 +15,17 @@ class ActivationQueue:
     Not a simpy Store: the central unit must push one broadcast into all N queues in the same cycle, which needs a
     room test on every queue before any push. Each side waits on an event the other side triggers: the PE on
     `pushed()` (a push, or the end of the vector), the central unit on `popped()`. A pop in cycle c frees its slot
-    for a push in cycle c, and a push in cycle c can be popped in cycle c.
+    for a push in cycle c. An entry pushed in cycle c can be popped from cycle c + `latency` on (the queue register
+    is written in the cycle of the broadcast, the pointer-read unit latches it in the next); it holds its slot
+    until it is popped.
     """
 
-    def __init__(self, env: simpy.Environment, depth: int) -> None:
+    def __init__(self, env: simpy.Environment, depth: int, latency: int) -> None:
         self.env = env
         self.depth = depth
+        self.latency = latency
         self.items: deque[Broadcast] = deque()
+        self.pushed_at: deque[int] = deque()  # push cycle of each entry
         self.closed = False  # the central unit has scanned the whole vector: no more pushes this tile
         self.pushes = 0
         self.pops = 0
@@ -40,11 +44,19 @@ class ActivationQueue:
         if self.full:
             raise OverflowError("push into a full activation queue: the broadcast must wait for room")
         self.items.append(item)
+        self.pushed_at.append(self.env.now)
         self.pushes += 1
         self._on_push = _wake(self._on_push)
 
+    def head_ready(self) -> int:
+        """First cycle in which the oldest entry can be popped."""
+        return self.pushed_at[0] + self.latency
+
     def pop(self) -> Broadcast:
+        if self.env.now < self.head_ready():
+            raise RuntimeError("pop before the broadcast latency has passed")
         item = self.items.popleft()
+        self.pushed_at.popleft()
         self.pops += 1
         self._on_pop = _wake(self._on_pop)
         return item

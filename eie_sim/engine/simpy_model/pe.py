@@ -20,11 +20,11 @@ from eie_sim.engine.simpy_model.spmat_read import SparseMatrixRead
 class ProcessingElement:
     """PE k: the rows i with i mod N == k (Han et al. 2016, Section III-B, Figure 4).
 
-    Per broadcast it pops (value, column j) from its queue, reads the pointer pair of slice j, streams the slice's
-    entries through the arithmetic unit one a cycle, and takes `max(1, entries)` cycles: an empty slice still
-    costs the cycle of its pointer read. The pointer, sparse-matrix and arithmetic units form a fixed pipeline with
-    no back-pressure between them, so they are plain objects called once per slice and the whole slice is one
-    simpy timeout; only the queue separates the PE from the central unit.
+    Per broadcast it pops (value, column j) from its queue (no earlier than the broadcast latency allows), reads the
+    pointer pair of slice j, streams the slice's entries through the arithmetic unit one a cycle, and takes
+    `max(1, entries)` cycles: an empty slice still costs the cycle of its pointer read. The pointer, sparse-matrix
+    and arithmetic units form a fixed pipeline with no back-pressure between them, so they are plain objects called
+    once per slice and the whole slice is one simpy timeout; only the queue separates the PE from the central unit.
     """
 
     def __init__(self, env: simpy.Environment, index: int, job: LayerJob, arch: ArchConfig) -> None:
@@ -34,9 +34,11 @@ class ProcessingElement:
         self.index = index
         self.cols = enc.cols
         self.output_rows = np.arange(index, enc.rows, enc.n_pes)  # global row of each local row
-        self.queue = ActivationQueue(env, arch.fifo_depth)
+        self.queue = ActivationQueue(env, arch.fifo_depth, arch.broadcast_latency_cycles)
         self.pointers = PointerRead(enc.ptr[index])
-        self.spmat = SparseMatrixRead(enc.codes[first:last], enc.zeros[first:last], enc.entries_per_word)
+        self.spmat = SparseMatrixRead(
+            enc.codes[first:last], enc.zeros[first:last], enc.entries_per_word, arch.spmat_read_mode
+        )
         self.registers = ActivationReadWrite(
             job.bias_acc[self.output_rows].tolist(), enc.tile_rows, enc.n_tiles == 1, job.shift, job.act_bits, job.relu
         )
@@ -49,6 +51,7 @@ class ProcessingElement:
     def start_tile(self, tile: int) -> None:
         self.tile = tile
         self.queue.open()
+        self.spmat.clear_line()
         self.registers.start_tile(tile)
 
     def tile_output_rows(self) -> np.ndarray:
@@ -67,6 +70,8 @@ class ProcessingElement:
                     return
                 yield queue.pushed()
                 continue
+            if env.now < queue.head_ready():
+                yield env.timeout(queue.head_ready() - env.now)
             activation, column = queue.pop()
             self.starved += env.now - free_at
             start, end = self.pointers.read(base + column)
