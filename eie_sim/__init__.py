@@ -5,12 +5,14 @@ from eie_sim.errors import InputError
 from eie_sim.formats.workloads import list_workloads, load_workload
 from eie_sim.studies.simulate import Result, simulate
 from eie_sim.studies.sweep import sweep
+from eie_sim.support.fetch import fetch
 
 __all__ = [
     "ArchConfig",
     "InputError",
     "Result",
     "arch_from_toml",
+    "fetch",
     "list_workloads",
     "load_workload",
     "simulate",
