@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from eie_sim.results.result import Result
     from eie_sim.studies.simulate import Session, simulate
     from eie_sim.studies.sweep import sweep
+    from eie_sim.support.fetch import fetch
 
 _API = {
     "ArchConfig": "eie_sim.arch",
@@ -26,6 +27,7 @@ _API = {
     "Session": "eie_sim.studies.simulate",
     "simulate": "eie_sim.studies.simulate",
     "sweep": "eie_sim.studies.sweep",
+    "fetch": "eie_sim.support.fetch",
 }
 __all__ = sorted(_API)
 

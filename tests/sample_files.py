@@ -1,7 +1,7 @@
 """Small valid files of every kind the readers take, for the error and fuzz tests to break.
 
 The .net file and its prototxt come from test_caffe's synthetic writer, the ONNX model from test_onnx_import's
-MLP; the real Deep Compression SqueezeNet is used when it is at hand (REAL_NET).
+MLP (tests that need the real Deep Compression SqueezeNet take conftest's `real_model` fixture).
 """
 
 from __future__ import annotations
@@ -11,10 +11,6 @@ from pathlib import Path
 import numpy as np
 
 from eie_sim.formats.workloads import load_workload, save_npz
-
-DATA = Path(__file__).parents[1].parent / "shared" / "data" / "squeezenet-deep-compression"
-REAL_NET = DATA / "compressed_SqueezeNet.net"
-REAL_PROTOTXT = DATA / "SqueezeNet_deploy.prototxt"
 
 SPEC = """# a two-layer MLP
 name = "tiny-mlp"

@@ -12,15 +12,6 @@ from eie_sim.errors import InputError
 from eie_sim.formats.caffe import load_caffe_net
 from eie_sim.model.ops import INPUT, Concat, Flatten, Pool
 
-DATA = Path(__file__).parents[1].parent / "shared" / "data" / "squeezenet-deep-compression"
-NET = DATA / "compressed_SqueezeNet.net"
-PROTOTXT = DATA / "SqueezeNet_deploy.prototxt"
-
-needs_release = pytest.mark.skipif(
-    not NET.is_file() or not PROTOTXT.is_file(),
-    reason=f"the Deep Compression SqueezeNet release is not at {DATA} (shared data beside the repository)",
-)
-
 FIRES = {  # fire module: (squeeze, expand) channels
     2: (16, 64),
     3: (16, 64),
@@ -46,12 +37,11 @@ def _expected_shapes() -> dict[str, tuple[int, ...]]:
 
 
 @pytest.fixture(scope="module")
-def squeezenet():
-    return load_caffe_net(NET, PROTOTXT, input=np.zeros((3, 227, 227), np.float32))
+def squeezenet(real_model):
+    return load_caffe_net(real_model.net, real_model.prototxt, input=np.zeros((3, 227, 227), np.float32))
 
 
-@needs_release
-def test_counts_and_stored_bytes(squeezenet):
+def test_counts_and_stored_bytes(squeezenet, real_model):
     assert sum(layer.nnz for layer in squeezenet.layers) == 415_921
     assert sum(squeezenet.fillers.values()) == 6_162
     assert set(squeezenet.fillers) == {layer.name for layer in squeezenet.layers}
@@ -62,10 +52,9 @@ def test_counts_and_stored_bytes(squeezenet):
         "codes": 422_083,
         "indices": 211_048,
     }
-    assert sum(squeezenet.stored_bytes.values()) == NET.stat().st_size == 675_763
+    assert sum(squeezenet.stored_bytes.values()) == real_model.net.stat().st_size == 675_763
 
 
-@needs_release
 def test_layers(squeezenet):
     expected = _expected_shapes()
     assert [layer.name for layer in squeezenet.layers] == list(expected)
@@ -80,7 +69,6 @@ def test_layers(squeezenet):
     assert squeezenet.layer("conv1").density == pytest.approx(0.985, abs=0.001)
 
 
-@needs_release
 def test_graph(squeezenet):
     ops = {op.name: op for op in squeezenet.ops}
     assert len(squeezenet.ops) == 26 + 8 + 4  # weighted layers, concats, pools
@@ -105,7 +93,6 @@ def _copy(tmp_path: Path, data: bytes, name: str = "net.net") -> Path:
     return path
 
 
-@needs_release
 @pytest.mark.parametrize(
     "change, message",
     [
@@ -118,14 +105,13 @@ def _copy(tmp_path: Path, data: bytes, name: str = "net.net") -> Path:
     ],
     ids=["truncated", "extra", "header-only", "codebook0", "nan-bias", "index-overflow"],
 )
-def test_corrupt_file(tmp_path, change, message):
-    path = _copy(tmp_path, change(NET.read_bytes()))
+def test_corrupt_file(tmp_path, real_model, change, message):
+    path = _copy(tmp_path, change(real_model.net.read_bytes()))
     with pytest.raises(InputError, match=message) as info:
-        load_caffe_net(path, PROTOTXT, input=np.zeros((3, 227, 227), np.float32))
+        load_caffe_net(path, real_model.prototxt, input=np.zeros((3, 227, 227), np.float32))
     assert str(path) in str(info.value)
 
 
-@needs_release
 @pytest.mark.parametrize(
     "old, new",
     [
@@ -140,46 +126,45 @@ def test_corrupt_file(tmp_path, change, message):
     ],
     ids=["num_output", "extra-layer"],
 )
-def test_wrong_prototxt(tmp_path, old, new):
-    text = PROTOTXT.read_text()
+def test_wrong_prototxt(tmp_path, real_model, old, new):
+    text = real_model.prototxt.read_text()
     assert old in text
     prototxt = tmp_path / "wrong.prototxt"
     prototxt.write_text(text.replace(old, new, 1))
     with pytest.raises(InputError) as info:
-        load_caffe_net(NET, prototxt, input=np.zeros((3, 227, 227), np.float32))
-    assert str(NET) in str(info.value) or str(prototxt) in str(info.value)
+        load_caffe_net(real_model.net, prototxt, input=np.zeros((3, 227, 227), np.float32))
+    assert str(real_model.net) in str(info.value) or str(prototxt) in str(info.value)
 
 
-@needs_release
-def test_prototxt_with_a_layer_fewer(tmp_path):
-    text = PROTOTXT.read_text()
+def test_prototxt_with_a_layer_fewer(tmp_path, real_model):
+    text = real_model.prototxt.read_text()
     prototxt = tmp_path / "short.prototxt"
     prototxt.write_text(text[: text.index('layer {\n  name: "conv_final"')])
-    with pytest.raises(InputError, match=f"{NET}: .*: the file is corrupt, or {prototxt} does not describe it"):
-        load_caffe_net(NET, prototxt, input=np.zeros((3, 227, 227), np.float32))
+    with pytest.raises(
+        InputError, match=f"{real_model.net}: .*: the file is corrupt, or {prototxt} does not describe it"
+    ):
+        load_caffe_net(real_model.net, prototxt, input=np.zeros((3, 227, 227), np.float32))
 
 
-@needs_release
-def test_prototxt_found_beside_the_file(tmp_path):
-    path = _copy(tmp_path, NET.read_bytes())
+def test_prototxt_found_beside_the_file(tmp_path, real_model):
+    path = _copy(tmp_path, real_model.net.read_bytes())
     with pytest.raises(InputError, match="found 0 .prototxt files"):
         load_caffe_net(path)
-    (tmp_path / "a.prototxt").write_text(PROTOTXT.read_text())
+    (tmp_path / "a.prototxt").write_text(real_model.prototxt.read_text())
     net = load_caffe_net(path, input=np.zeros((3, 227, 227), np.float32))
     assert len(net.layers) == 26
-    (tmp_path / "b.prototxt").write_text(PROTOTXT.read_text())
+    (tmp_path / "b.prototxt").write_text(real_model.prototxt.read_text())
     with pytest.raises(InputError, match=r"found 2 .prototxt files beside it \(a.prototxt, b.prototxt\)"):
         load_caffe_net(path)
 
 
-@needs_release
-def test_input_from_sample_photos():
+def test_input_from_sample_photos(real_model):
     pytest.importorskip("PIL")
     pytest.importorskip("sklearn")
     from eie_sim.formats.image import load_image
 
-    assert np.array_equal(load_caffe_net(NET).input, load_image("china.jpg"))
-    assert np.array_equal(load_caffe_net(NET, input="flower.jpg").input, load_image("flower.jpg"))
+    assert np.array_equal(load_caffe_net(real_model.net).input, load_image("china.jpg"))
+    assert np.array_equal(load_caffe_net(real_model.net, input="flower.jpg").input, load_image("flower.jpg"))
 
 
 def test_missing_files(tmp_path):

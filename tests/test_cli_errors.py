@@ -145,12 +145,10 @@ def test_results_with_text_in_a_number_column(capsys, tmp_path):
     fails(capsys, ["plot", results, "--out", tmp_path / "plots"], results, "column cycles holds text")
 
 
-def test_real_squeezenet_truncated(capsys, tmp_path):
-    if not sample_files.REAL_NET.is_file():
-        pytest.skip(f"the Deep Compression SqueezeNet release is not at {sample_files.DATA}")
+def test_real_squeezenet_truncated(capsys, tmp_path, real_model):
     net = tmp_path / "squeezenet.net"
-    net.write_bytes(sample_files.REAL_NET.read_bytes()[:-100])
-    (tmp_path / "deploy.prototxt").write_text(sample_files.REAL_PROTOTXT.read_text())
+    net.write_bytes(real_model.net.read_bytes()[:-100])
+    (tmp_path / "deploy.prototxt").write_text(real_model.prototxt.read_text())
     fails(capsys, ["simulate", net], net, "ends inside")
 
 

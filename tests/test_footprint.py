@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -14,8 +12,6 @@ from eie_sim.formats.workloads import load_workload
 from eie_sim.model.network import fc_chain
 from eie_sim.model.ops import Layer
 from eie_sim.results.storage import render_footprint
-
-NET = Path(__file__).parents[1].parent / "shared" / "data" / "squeezenet-deep-compression" / "compressed_SqueezeNet.net"
 
 
 def _layer(codes: np.ndarray, name: str = "fc") -> Layer:
@@ -87,11 +83,10 @@ def test_squeezenet_stored_size_and_fit() -> None:
     assert footprint.total["nnz"] == sum(layer.nnz for layer in load_workload("squeezenet").layers)
 
 
-@pytest.mark.skipif(not NET.is_file(), reason=f"the Deep Compression SqueezeNet release is not at {NET}")
-def test_real_squeezenet_stored_size_equals_the_file() -> None:
-    network = load_workload(str(NET))
+def test_real_squeezenet_stored_size_equals_the_file(real_model) -> None:
+    network = load_workload(str(real_model.net))
     footprint = network_footprint(network, ArchConfig())
     stored = footprint.stored.set_index("part")
     np.testing.assert_array_equal(stored["plain_bytes"], stored["file_bytes"])
-    assert stored.loc["total", "plain_bytes"] == NET.stat().st_size == 675_763
+    assert stored.loc["total", "plain_bytes"] == real_model.net.stat().st_size == 675_763
     assert footprint.layers["dc_fillers"].sum() == sum(network.fillers.values())

@@ -118,17 +118,14 @@ def test_damaged_caffe_net(originals, part, data):
     clean_or_correct(lambda: load_caffe_net(net, prototxt, input=np.ones((2, 7, 7), np.float32)))
 
 
-@pytest.mark.skipif(
-    not sample_files.REAL_NET.is_file(), reason=f"the Deep Compression SqueezeNet release is not at {sample_files.DATA}"
-)
 @fuzz(30)
 @given(data=st.data())
-def test_damaged_real_squeezenet(tmp_path_factory, data):
+def test_damaged_real_squeezenet(tmp_path_factory, real_model, data):
     """The real 660 KB file: loaded only (a whole SqueezeNet frame takes seconds to simulate)."""
     path = tmp_path_factory.getbasetemp() / "damaged_squeezenet.net"
-    path.write_bytes(data.draw(damaged(sample_files.REAL_NET.read_bytes())))
+    path.write_bytes(data.draw(damaged(real_model.net.read_bytes())))
     try:
-        network = load_caffe_net(path, sample_files.REAL_PROTOTXT, input=np.zeros((3, 227, 227), np.float32))
+        network = load_caffe_net(path, real_model.prototxt, input=np.zeros((3, 227, 227), np.float32))
     except InputError:
         return
     assert len(network.layers) == 26 and sum(network.stored_bytes.values()) == path.stat().st_size

@@ -1,28 +1,16 @@
 """The real compressed SqueezeNet on real photos: bit-exact against the fixed-point reference, same top-5 as float."""
 
-from pathlib import Path
-
 import pytest
 
 from eie_sim.formats.workloads import load_workload
 from eie_sim.studies.simulate import simulate
 
-NET = (
-    Path(__file__).resolve().parents[1].parent
-    / "shared"
-    / "data"
-    / "squeezenet-deep-compression"
-    / "compressed_SqueezeNet.net"
-)
-
-pytestmark = pytest.mark.skipif(not NET.exists(), reason=f"the real compressed SqueezeNet is not at {NET}")
-
 
 @pytest.mark.parametrize("photo", ["china.jpg", "flower.jpg"])
-def test_whole_frame_is_bit_exact_and_keeps_the_top5(photo):
+def test_whole_frame_is_bit_exact_and_keeps_the_top5(real_model, photo):
     pytest.importorskip("sklearn")
     pytest.importorskip("PIL")
-    network = load_workload(str(NET), image=photo)
+    network = load_workload(str(real_model.net), image=photo)
     result = simulate(network, verify=True)  # every layer's engine outputs against the reference
     simulated, reference = result.top_classes(5)
     assert list(simulated) == list(reference)

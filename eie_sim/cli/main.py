@@ -8,12 +8,12 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from eie_sim.cli import bench, compress, plot, report, simulate, sweep, train, workloads
+from eie_sim.cli import bench, compress, fetch, plot, report, simulate, sweep, train, workloads
 from eie_sim.cli.options import Parser
 from eie_sim.errors import InputError
 from eie_sim.support.files import check_writable
 
-COMMANDS = [workloads, compress, simulate, sweep, plot, report, bench, train]
+COMMANDS = [workloads, fetch, compress, simulate, sweep, plot, report, bench, train]
 
 
 def build_parser() -> argparse.ArgumentParser:

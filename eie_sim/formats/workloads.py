@@ -1,5 +1,7 @@
 """Workloads by name or path: the built-in specs (workloads/*.toml), spec files, .npz, .onnx and Deep Compression .net.
 
+A released model's name (`squeezenet-dc`, see eie_sim.support.fetch) stands for its file in the user cache.
+
 Built-ins are data files of the package eie_sim._workloads, each citing its sources. Every layer of a built-in that
 reads an input of its own (the EIE paper's benchmark layers) is a workload by itself too, under its layer name.
 Synthetic weights are generated on every load, from the seed; nothing is cached on disk.
@@ -18,6 +20,7 @@ from eie_sim.errors import InputError
 from eie_sim.formats.npz import load_npz, save_npz
 from eie_sim.formats.spec import Spec, build, parse_spec
 from eie_sim.model.network import Network
+from eie_sim.support.fetch import RELEASES, release_file
 
 __all__ = ["load_workload", "list_workloads", "workload_table", "save_npz"]
 
@@ -52,6 +55,8 @@ def load_workload(name_or_path: str, seed: int = 0, weight_bits: int = 4, image:
     own code widths (see eie_sim.compress.share.requantize_network to narrow them). `image` (a file or a
     scikit-learn sample photo name) replaces the input of a network that takes a 3 x 227 x 227 image.
     """
+    if name_or_path in RELEASES:
+        name_or_path = str(release_file(name_or_path))
     network = _load(name_or_path, seed, weight_bits, image)
     if image is None or name_or_path.lower().endswith(".net"):
         return network
@@ -87,7 +92,8 @@ def _load(name_or_path: str, seed: int, weight_bits: int, image: str | None) -> 
 
         return load_onnx(path, seed=seed, weight_bits=weight_bits)
     raise InputError(
-        f"{name_or_path}: unknown workload; built-ins are {', '.join(list_workloads())}, files are {_FILE_KINDS}"
+        f"{name_or_path}: unknown workload; built-ins are {', '.join(list_workloads())}; released models "
+        f"(`eie-sim fetch NAME`) are {', '.join(RELEASES)}; files are {_FILE_KINDS}"
     )
 
 
