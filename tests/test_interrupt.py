@@ -114,6 +114,28 @@ def test_interruption_inside_write_atomic_keeps_the_old_file_or_none(tmp_path, m
         assert target.read_text() == "old contents\n"
 
 
+def test_write_atomic_gives_a_new_file_the_mode_the_umask_allows(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        eie_io.write_atomic(tmp_path / "new.csv", "a,b\n")
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "new.csv").stat().st_mode & 0o777 == 0o644
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o600, 0o444])
+def test_write_atomic_keeps_the_mode_of_the_file_it_replaces(tmp_path, mode):
+    target = tmp_path / "old.csv"
+    target.write_text("old\n")
+    target.chmod(mode)
+    previous = os.umask(0o077)
+    try:
+        eie_io.write_atomic(target, "new\n")
+    finally:
+        os.umask(previous)
+    assert target.read_text() == "new\n" and target.stat().st_mode & 0o777 == mode
+
+
 def test_write_atomic_writes_devices_in_place_and_follows_links(tmp_path):
     eie_io.write_atomic("/dev/null", "discarded")
     assert Path("/dev/null").is_char_device()
