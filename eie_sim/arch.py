@@ -127,7 +127,10 @@ def arch_from_toml(path: str | Path, **overrides: Any) -> ArchConfig:
         raise InputError(f"{path}: cannot read architecture file ({exc})") from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{path}: not valid TOML ({exc})") from None
-    data = data.get("arch", data)
+    except RecursionError:
+        raise InputError(f"{path}: arrays or tables nested too deep to read") from None
+    if "arch" in data:
+        data = _arch_table(path, data)
     known = {f.name for f in fields(ArchConfig)}
     unknown = sorted(set(data) - known)
     if unknown:
@@ -135,6 +138,19 @@ def arch_from_toml(path: str | Path, **overrides: Any) -> ArchConfig:
             f"{path}: unknown architecture field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
         )
     return make_arch(**{**data, **overrides})
+
+
+def _arch_table(path: Path, data: dict[str, Any]) -> dict[str, Any]:
+    """The fields under [arch]; a field beside the table would otherwise be silently ignored."""
+    table = data["arch"]
+    if not isinstance(table, dict):
+        raise InputError(f"{path}: arch must be the [arch] table of fields, not a {type(table).__name__} value")
+    beside = sorted(set(data) - {"arch"})
+    if beside:
+        raise InputError(
+            f"{path}: {', '.join(beside)} outside the [arch] table; with an [arch] table every field goes in it"
+        )
+    return table
 
 
 def make_arch(**values: Any) -> ArchConfig:

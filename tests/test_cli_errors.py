@@ -261,6 +261,30 @@ def test_impossible_architecture_file(capsys, files, line, named):
 
 
 @pytest.mark.parametrize(
+    "text, named",
+    [
+        ("arch = 3\n", "[arch]"),
+        ("arch = [4, 8]\n", "[arch]"),
+        ('arch = "n_pes = 4"\n', "[arch]"),
+        ("[[arch]]\nn_pes = 4\n", "[arch]"),
+        ("n_pes = 4\n[arch]\nfifo_depth = 2\n", "n_pes"),
+        ("clock_mhz = 500.0\ndram = 'HBM2'\n[arch]\nn_pes = 4\n", "clock_mhz, dram"),
+    ],
+    ids=["number", "list", "string", "array-of-tables", "key-beside", "keys-beside"],
+)
+def test_architecture_file_with_a_misplaced_table(capsys, files, text, named):
+    files["arch"].write_text(text)
+    fails(capsys, ["simulate", files["spec"], "--arch", files["arch"]], files["arch"], named)
+    fails(capsys, ["sweep", files["spec"], "--arch", files["arch"], "--pes", "2"], files["arch"], named)
+
+
+@pytest.mark.parametrize("opening, closing", [("[", "]"), ("{a = ", "}")], ids=["arrays", "inline-tables"])
+def test_architecture_file_nested_too_deep(capsys, files, opening, closing):
+    files["arch"].write_text(f"n_pes = {opening * 5000}1{closing * 5000}\n")
+    fails(capsys, ["simulate", files["spec"], "--arch", files["arch"]], files["arch"], "deep")
+
+
+@pytest.mark.parametrize(
     "argv",
     [
         ["simulate", "vgg16", "--out", "/proc/eie-sim/x.json"],
