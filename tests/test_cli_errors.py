@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import sample_files
 
@@ -282,6 +283,31 @@ def test_architecture_file_with_a_misplaced_table(capsys, files, text, named):
 def test_architecture_file_nested_too_deep(capsys, files, opening, closing):
     files["arch"].write_text(f"n_pes = {opening * 5000}1{closing * 5000}\n")
     fails(capsys, ["simulate", files["spec"], "--arch", files["arch"]], files["arch"], "deep")
+
+
+def _to_full_disk(*argv: str) -> subprocess.CompletedProcess[str]:
+    with open("/dev/full", "w") as full:
+        return subprocess.run(
+            [sys.executable, "-m", "eie_sim", *argv], stdout=full, stderr=subprocess.PIPE, text=True, timeout=120
+        )
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("fmt", ["table", "csv"])
+def test_printing_to_a_full_disk(fmt):
+    done = _to_full_disk("workloads", "--format", fmt)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1 and "standard output" in done.stderr and "No space left" in done.stderr
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_sweep_printing_to_a_full_disk_keeps_its_results(tmp_path):
+    out = tmp_path / "r.csv"
+    done = _to_full_disk("sweep", "lenet-300-100", "--pes", "2,4", "--out", str(out))
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1 and "standard output" in done.stderr and "No space left" in done.stderr
+    frame = pd.read_csv(out)
+    assert frame.loc[frame["name"] == "total", "pes"].tolist() == [2, 4]
 
 
 @pytest.mark.parametrize(

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
-from eie_sim.cli.options import NON_NEGATIVE, POSITIVE, add_arch_options, arch_from_args
+from eie_sim.cli.options import NON_NEGATIVE, POSITIVE, add_arch_options, arch_from_args, emit
 from eie_sim.support.files import write_atomic
 
 
@@ -36,7 +35,7 @@ def register(sub: Any) -> None:
 
         frame = bench(args.workload, arch_from_args(args), args.repeats, args.simpy_repeats, progress=True)
         write_atomic(args.csv, frame.to_csv(index=False))
-        sys.stdout.write(render(frame, args.format, title="Engine wall time (median seconds; ratios of medians)"))
+        emit(render(frame, args.format, title="Engine wall time (median seconds; ratios of medians)"))
         return 0
 
     parser.set_defaults(run=run, writes={"csv": False})

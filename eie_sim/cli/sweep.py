@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 from eie_sim.arch import ArchConfig, arch_from_toml
-from eie_sim.cli.options import ARCH_FLAGS, NON_NEGATIVE, POSITIVE, value_list
+from eie_sim.cli.options import ARCH_FLAGS, NON_NEGATIVE, POSITIVE, emit, value_list
 
 SWEEP_SUMMARY = [
     "pes",
@@ -58,7 +57,7 @@ def register(sub: Any) -> None:
         )
         totals = frame[frame["name"] == "total"]
         shown = totals[[c for c in SWEEP_SUMMARY if c in totals]] if args.format == "table" else frame
-        sys.stdout.write(
+        emit(
             render(
                 shown.reset_index(drop=True), args.format, title=f"Sweep of {args.workload}: totals per configuration"
             )
