@@ -85,6 +85,74 @@ def test_interrupted_parallel_sweep_stops_its_workers(tmp_path):
     assert set(_leftovers(tmp_path)) <= {"sweep.csv"}
 
 
+def _until_none_left(out: Path, seconds: float) -> list[str]:
+    """Wait up to `seconds` for every process naming `out` to end; those still running."""
+    deadline = time.monotonic() + seconds
+    while _processes_writing(out) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return _processes_writing(out)
+
+
+def test_workers_end_when_their_parent_is_killed(tmp_path):
+    """SIGKILL to the parent alone (as the OOM killer sends it): its workers end too, instead of running on."""
+    out = tmp_path / "sweep.csv"
+    process = _start("sweep", "vgg-6", "--pes", "1,2,4,8,16,32", "--jobs", "2", "--out", str(out))
+    try:
+        deadline = time.monotonic() + 60
+        while len(_processes_writing(out)) < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(_processes_writing(out)) == 3
+        process.kill()
+        process.wait()
+        assert _until_none_left(out, 10) == [], "sweep workers outlived their killed parent"
+    finally:
+        for pid in _processes_writing(out):  # started by this test: end them whatever happened
+            os.kill(int(pid), signal.SIGKILL)
+
+
+WATCHED_CHILD = """
+import multiprocessing, sys, time
+from eie_sim.support import processes
+
+def child():
+    processes.watch_parent()
+    time.sleep(600)
+
+if __name__ == "__main__":
+    worker = multiprocessing.get_context("fork").Process(target=child, args=())
+    worker.start()
+    print(worker.pid, flush=True)
+    time.sleep(600)
+"""
+
+
+def test_the_portable_watch_ends_a_process_whose_parent_died(tmp_path):
+    """The fallback where the kernel cannot be asked (no prctl): a thread that notices the parent is gone."""
+    script = tmp_path / "watched.py"
+    script.write_text(WATCHED_CHILD)
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    child = int(parent.stdout.readline())
+    try:
+        assert _running(child)
+        parent.kill()
+        parent.wait()
+        deadline = time.monotonic() + 10
+        while _running(child) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _running(child), "the watched process outlived its parent"
+    finally:
+        if _running(child):
+            os.kill(child, signal.SIGKILL)
+
+
+def _running(pid: int) -> bool:
+    """Whether `pid` is alive and not a zombie waiting to be reaped."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def _processes_writing(out: Path) -> list[str]:
     """Processes whose command line names `out` (forked workers share their parent's)."""
     found = []

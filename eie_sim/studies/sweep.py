@@ -11,12 +11,14 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import multiprocessing
 import os
 import signal
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from functools import lru_cache
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,7 @@ from eie_sim.errors import InputError
 from eie_sim.model.network import Network
 from eie_sim.support.files import write_atomic
 from eie_sim.support.optional import require
+from eie_sim.support.processes import end_with_parent
 from eie_sim.support.progress import progress_bar
 
 # ArchConfig field -> sweep column, with its unit
@@ -176,16 +179,19 @@ class SweepStore:
         return pd.read_csv(self.path)
 
 
-def _worker_signals() -> None:
-    """In a local worker: Ctrl-C is the parent's to handle, and the parent stopping the pool (SIGTERM) ends it quietly."""
+def _start_worker(parent: int) -> None:
+    """In a local worker: Ctrl-C is the parent's to handle, and the parent stopping the pool (SIGTERM) or dying, even
+    by SIGKILL, ends it quietly."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    end_with_parent(parent)
 
 
-def _stop_now(pool: ProcessPoolExecutor) -> None:
+def _stop_now(pool: ProcessPoolExecutor, others: set[BaseProcess]) -> None:
     """Cancel the points not started and end the workers at once, rather than wait for the points they are on
-    (their work is lost, as a kill would lose it: the store keeps every finished point)."""
-    workers = list(pool._processes.values())  # no public handle on the workers before Python 3.14
+    (their work is lost, as a kill would lose it: the store keeps every finished point). The workers are this
+    process's children that were not there before the pool (`others`)."""
+    workers = [child for child in multiprocessing.active_children() if child not in others]
     pool.shutdown(wait=False, cancel_futures=True)
     for worker in workers:
         worker.terminate()
@@ -204,13 +210,14 @@ def _results(job: SweepJob, tasks: list[SweepPoint], jobs: int, scheduler: str |
             for future in distributed.as_completed(futures):
                 yield future.result()
     elif jobs > 1:
-        pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_signals)
+        others = set(multiprocessing.active_children())
+        pool = ProcessPoolExecutor(max_workers=jobs, initializer=_start_worker, initargs=(os.getpid(),))
         try:
             futures = [pool.submit(job.run, p) for p in tasks]
             for future in as_completed(futures):
                 yield future.result()
         except BaseException:  # an error, Ctrl-C or SIGTERM, or the caller stopping early
-            _stop_now(pool)
+            _stop_now(pool, others)
             raise
         pool.shutdown()
     else:
