@@ -154,14 +154,18 @@ def _arch_table(path: Path, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def make_arch(**values: Any) -> ArchConfig:
-    """Build an ArchConfig, coercing integral floats to int for integer fields (TOML and CLI give numbers)."""
+    """Build an ArchConfig, coercing integral floats to int for integer fields and ints to float for the others (TOML
+    and CLI give numbers), so that the same configuration always has the same values."""
     int_fields = {f.name for f in fields(ArchConfig) if f.type in ("int", int)}
+    float_fields = {f.name for f in fields(ArchConfig) if f.type in ("float", float)}
     clean = {}
     for key, value in values.items():
         if value is None:
             continue
         if key in int_fields and isinstance(value, float) and value.is_integer():
             value = int(value)
+        elif key in float_fields and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
         clean[key] = value
     try:
         return ArchConfig(**clean)

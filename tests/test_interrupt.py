@@ -70,7 +70,7 @@ def test_interrupted_simulation_leaves_no_output(tmp_path, signum, whole_group):
 
 
 def test_interrupted_parallel_sweep_stops_its_workers(tmp_path):
-    """SIGTERM to the parent of a --jobs 2 sweep: the workers are stopped at once, quietly, and the store stays readable."""
+    """SIGTERM to the parent of a --jobs 2 sweep: the workers are stopped at once and quietly."""
     out = tmp_path / "sweep.csv"
     process = _start("sweep", "vgg-6", "--pes", "1,2,4,8,16,32", "--jobs", "2", "--out", str(out))
     deadline = time.monotonic() + 60
@@ -82,7 +82,7 @@ def test_interrupted_parallel_sweep_stops_its_workers(tmp_path):
     assert seconds < 5
     time.sleep(0.5)
     assert _processes_writing(out) == [], "sweep workers outlived their parent"
-    assert set(_leftovers(tmp_path)) <= {"sweep.csv"}
+    assert set(_leftovers(tmp_path)) <= {"sweep.csv.sqlite", "sweep.csv.sqlite-journal"}
 
 
 def _until_none_left(out: Path, seconds: float) -> list[str]:
