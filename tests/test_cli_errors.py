@@ -285,6 +285,14 @@ def test_architecture_file_nested_too_deep(capsys, files, opening, closing):
     fails(capsys, ["simulate", files["spec"], "--arch", files["arch"]], files["arch"], "deep")
 
 
+@pytest.mark.parametrize("address", ["tcp://::::", "", "foo", "tcp://host", "tcp://127.0.0.1:99999", "xyz://h:1"])
+def test_malformed_scheduler_address(capsys, tmp_path, address):
+    out = tmp_path / "r.csv"
+    start = time.perf_counter()
+    fails(capsys, ["sweep", "lenet-300-100", "--pes", "1,2", "--scheduler", address, "--out", out], "--scheduler")
+    assert time.perf_counter() - start < 5 and not out.exists()
+
+
 def _to_full_disk(*argv: str) -> subprocess.CompletedProcess[str]:
     with open("/dev/full", "w") as full:
         return subprocess.run(

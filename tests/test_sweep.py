@@ -1,3 +1,4 @@
+import json
 import signal
 import sqlite3
 import subprocess
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import sample_files
 
 from eie_sim.arch import ArchConfig
 from eie_sim.errors import InputError
@@ -124,6 +126,55 @@ def test_dask_local_cluster_gives_identical_results(reference):
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         on_cluster = sweep(WORKLOAD, AXES, scheduler=cluster.scheduler_address)
     pd.testing.assert_frame_equal(comparable(on_cluster), comparable(reference))
+
+
+def test_a_relative_workload_path_reaches_dask_workers_elsewhere(tmp_path, monkeypatch):
+    distributed = pytest.importorskip("dask.distributed")
+    sample_files.write_spec(tmp_path)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        monkeypatch.chdir(tmp_path)  # the worker started in another directory
+        on_cluster = sweep("tiny.toml", {"n_pes": [1, 2]}, scheduler=cluster.scheduler_address)
+    pd.testing.assert_frame_equal(on_cluster, sweep("tiny.toml", {"n_pes": [1, 2]}))
+
+
+def _dask(*argv: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", f"distributed.cli.dask_{argv[0]}", *argv[1:], "--no-dashboard"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def test_a_scheduler_that_dies_mid_sweep_keeps_the_finished_points(tmp_path):
+    pytest.importorskip("dask.distributed")
+    address_file = tmp_path / "scheduler.json"
+    scheduler = _dask("scheduler", "--scheduler-file", str(address_file), "--port", "0")
+    worker = None
+    try:
+        deadline = time.monotonic() + 60
+        while not address_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        address = json.loads(address_file.read_text())["address"]
+        worker = _dask("worker", address, "--nworkers", "1", "--nthreads", "1")
+        out = tmp_path / "r.csv"
+        store = tmp_path / "r.csv.sqlite"
+        command = ["sweep", "vgg-6", "--pes", "1,2,4,8", "--scheduler", address, "--out", str(out)]
+        process = subprocess.Popen(
+            [sys.executable, "-m", "eie_sim", *command], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        while stored_points(store) < 1 and process.poll() is None and time.monotonic() < deadline + 60:
+            time.sleep(0.05)
+        scheduler.kill()
+        _, err = process.communicate(timeout=120)
+    finally:
+        for child in (scheduler, worker):
+            if child is not None:
+                child.kill()
+                child.wait()
+    assert process.returncode == 2, err
+    lines = err.splitlines()
+    assert len(lines) == 1 and "--scheduler" in lines[0] and address in lines[0], err
+    assert 1 <= stored_points(store) < 4 and not out.exists()
 
 
 def test_unreachable_scheduler_is_a_clear_error():

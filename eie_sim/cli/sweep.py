@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from eie_sim.arch import ArchConfig, arch_from_toml
@@ -61,19 +64,20 @@ def register(sub: Any) -> None:
         base = arch_from_toml(args.arch) if args.arch else ArchConfig()
         axes = {field: getattr(args, flag[2:].replace("-", "_")) for flag, (field, _, _) in ARCH_FLAGS.items()}
         axes = {field: values for field, values in axes.items() if values is not None}
-        frame = sweep(
-            args.workload,
-            axes,
-            base,
-            args.engine,
-            args.seed,
-            args.out,
-            args.jobs,
-            args.scheduler,
-            progress=True,
-            image=args.image,
-            extend=args.extend,
-        )
+        with _quiet_dask(args.scheduler is not None):
+            frame = sweep(
+                args.workload,
+                axes,
+                base,
+                args.engine,
+                args.seed,
+                args.out,
+                args.jobs,
+                args.scheduler,
+                progress=True,
+                image=args.image,
+                extend=args.extend,
+            )
         totals = frame[frame["name"] == "total"]
         shown = totals[[c for c in SWEEP_SUMMARY if c in totals]] if args.format == "table" else frame
         emit(
@@ -84,3 +88,16 @@ def register(sub: Any) -> None:
         return 0
 
     parser.set_defaults(run=run, writes={"out": False})
+
+
+@contextmanager
+def _quiet_dask(quiet: bool) -> Iterator[None]:
+    """No log records while on a Dask cluster: Dask logs a lost scheduler as tracebacks, which the sweep reports in
+    one line."""
+    if quiet:
+        logging.disable(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        if quiet:
+            logging.disable(logging.NOTSET)

@@ -14,7 +14,7 @@ import multiprocessing
 import os
 import signal
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import CancelledError, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from functools import lru_cache
 from multiprocessing.process import BaseProcess
@@ -166,8 +166,31 @@ def _on_dask(job: SweepJob, tasks: list[SweepPoint], scheduler: str) -> Iterator
         raise InputError(f"--scheduler: cannot reach the Dask scheduler at {scheduler} ({exc})") from None
     with client:
         futures = {client.submit(job.run, p, pure=False): p for p in tasks}
-        for future in distributed.as_completed(futures):
-            yield futures[future], future.result()
+        try:
+            for future in distributed.as_completed(futures):
+                yield futures[future], future.result()
+        except CancelledError:  # the scheduler is gone: the client cancels every future it was waiting for
+            raise InputError(
+                f"--scheduler: lost the Dask scheduler at {scheduler}; the finished points are stored, "
+                "run the same command again to resume"
+            ) from None
+
+
+def _check_scheduler(address: str) -> None:
+    """Fail before any work on an address Dask cannot use: PROTOCOL://HOST:PORT (tcp:// if left out)."""
+    comm = require("distributed.comm", "--scheduler", "dask")
+    try:
+        protocol, location = comm.parse_address(address)
+        comm.registry.get_backend(protocol)
+        if protocol == "inproc":  # a cluster in this process: no host or port
+            return
+        host, port = comm.parse_host_port(location)
+    except ValueError as exc:
+        raise InputError(f"--scheduler: {address!r} is not a Dask scheduler address ({exc})") from None
+    if not host or not 0 < port < 65536:
+        raise InputError(
+            f"--scheduler: {address!r} is not a Dask scheduler address (no host, or a port not in 1..65535)"
+        )
 
 
 def sweep(
@@ -192,11 +215,13 @@ def sweep(
     """
     if jobs < 1:
         raise InputError(f"--jobs: must be at least 1, got {jobs}")
+    if scheduler is not None:
+        _check_scheduler(scheduler)
     if out is not None and Path(out).suffix not in (".csv", ".parquet"):
         raise InputError(f"--out: {out} must end in .csv or .parquet")
     base = base or ArchConfig()
     points = sweep_points(axes, base)
-    job = SweepJob(workload, seed, engine, "weight_bits" in axes, image)
+    job = SweepJob(_absolute(workload), seed, engine, "weight_bits" in axes, image and _absolute(image))
     _network(job.workload, seed, job.image)  # fail fast on a bad workload, before any worker starts
     identity = sweep_identity(workload, image, seed, engine)
     keys = [point_key(identity, p.arch, job.requantize) for p in points]
@@ -213,6 +238,14 @@ def sweep(
         if out is not None:
             _export(frame, Path(out))
     return frame
+
+
+def _absolute(name: str) -> str:
+    """A file named by a relative path as an absolute one, so that workers in another directory (Dask) find it;
+    built-in workloads and sample photos by their names."""
+    from eie_sim.formats.workloads import list_workloads
+
+    return os.path.abspath(name) if name not in list_workloads() and Path(name).exists() else name
 
 
 def _taken(axes: Mapping[str, Sequence[Any]], points: list[SweepPoint]) -> dict[str, list[Any]]:
