@@ -237,6 +237,7 @@ def test_impossible_parameters(capsys, flags, named):
     [
         (["sweep", "lenet-300-100", "--pes", "1,0"], "n_pes"),
         (["sweep", "lenet-300-100", "--pes", "1", "--jobs", "0"], "--jobs"),
+        (["sweep", "lenet-300-100", "--pes", "1", "--extend"], "--extend"),
         (["bench", "lenet-300-100", "--repeats", "0"], "--repeats"),
         (["report", "--jobs", "-1"], "--jobs"),
         (["compress-train", "digits", "--density", "0"], "--density"),

@@ -250,3 +250,15 @@ def test_a_number_written_as_an_integer_or_a_float_is_the_same_point():
     identity = sweep_identity(WORKLOAD)
     as_float = point_key(identity, make_arch(clock_mhz=800.0, dram_gbps=25.0), requantize=False)
     assert point_key(identity, make_arch(clock_mhz=800, dram_gbps=25), requantize=False) == as_float
+
+
+def test_a_store_that_is_not_one_is_refused(capsys, tmp_path):
+    out = tmp_path / "m.csv"
+    store_of(out).write_text("point,name\n0,total\n")
+    fails(capsys, ["sweep", WORKLOAD, "--pes", "4", "--out", out], store_of(out), "not a database")
+    store_of(out).unlink()
+    with sqlite3.connect(store_of(out)) as other:
+        other.execute("CREATE TABLE results (x)")
+    other.close()
+    fails(capsys, ["sweep", WORKLOAD, "--pes", "4", "--out", out], store_of(out), "not a sweep store")
+    assert not out.exists()

@@ -126,30 +126,30 @@ class SweepStore:
                 raise InputError(f"{self.name}: not a sweep store (tables {', '.join(sorted(tables))})")
             self._db.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
             self._db.execute("CREATE TABLE IF NOT EXISTS points (key TEXT PRIMARY KEY, rows TEXT NOT NULL)")
-            meta = self._meta()
             keys = list(plan.keys)
             sweep = {"axes": plan.axes, "base": plan.base, "extended": False}
-            if meta:
-                _check_identity(self.name, self._stored_identity(meta), identity)
-                stored = json.loads(meta["plan"])
-                if stored != keys and not extend:
+            if self._meta():
+                held_identity, held_keys, held_sweep = self._held()
+                _check_identity(self.name, held_identity, identity)
+                if held_keys != keys and not extend:
                     raise InputError(
-                        f"{self.name}: holds {_plan_difference(json.loads(meta['sweep']), plan)}; pass --extend to "
-                        "add these points to it, or choose another --out"
+                        f"{self.name}: holds {_plan_difference(held_sweep, plan)}; pass --extend to add these points "
+                        "to it, or choose another --out"
                     )
-                if stored != keys:
-                    known = set(stored)
-                    keys = stored + [key for key in keys if key not in known]
-                    sweep = {**json.loads(meta["sweep"]), "extended": True}
+                if held_keys != keys:
+                    keys = held_keys + [key for key in keys if key not in set(held_keys)]
+                    sweep = {**held_sweep, "extended": True}
             values = {"identity": asdict(identity), "plan": keys, "sweep": sweep}
             self._db.executemany(
                 "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)",
                 [(name, json.dumps(value)) for name, value in values.items()],
             )
 
-    def _stored_identity(self, meta: Mapping[str, str]) -> SweepIdentity:
+    def _held(self) -> tuple[SweepIdentity, list[str], dict[str, Any]]:
+        """The identity, the plan's keys and the description of the sweep that made the store."""
+        meta = self._meta()
         try:
-            return SweepIdentity(**json.loads(meta["identity"]))
+            return SweepIdentity(**json.loads(meta["identity"])), json.loads(meta["plan"]), json.loads(meta["sweep"])
         except (KeyError, TypeError, ValueError):
             raise InputError(f"{self.name}: not a sweep store this eie-sim can read; choose another --out") from None
 
@@ -184,9 +184,8 @@ def open_store(
     sweep's: made by the same identity, for the same points unless `extend` (then the plan's new points are added)."""
     with ExitStack() as stack:
         if path is not None:
-            stack.callback(
-                os.close, _lock(path)
-            )  # closed last: closing any descriptor of the file drops SQLite's locks
+            # closed last, after SQLite's connection: closing any descriptor of the file drops SQLite's own locks
+            stack.callback(os.close, _lock(path))
         try:
             connection = sqlite3.connect(":memory:" if path is None else path, isolation_level=None)
             connection.execute("PRAGMA synchronous = FULL")  # a commit is on disk when it returns

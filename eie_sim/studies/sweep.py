@@ -219,6 +219,10 @@ def sweep(
         _check_scheduler(scheduler)
     if out is not None and Path(out).suffix not in (".csv", ".parquet"):
         raise InputError(f"--out: {out} must end in .csv or .parquet")
+    if out is not None and Path(out).suffix == ".parquet":
+        require("pyarrow", "--out *.parquet", "parquet")
+    if extend and out is None:
+        raise InputError("--extend: adds points to the store of an --out file; give --out")
     base = base or ArchConfig()
     points = sweep_points(axes, base)
     job = SweepJob(_absolute(workload), seed, engine, "weight_bits" in axes, image and _absolute(image))
@@ -283,7 +287,6 @@ def _export(frame: pd.DataFrame, path: Path) -> None:
     if path.suffix == ".csv":
         write_atomic(path, frame.to_csv(index=False))
         return
-    require("pyarrow", "--out *.parquet", "parquet")
     buffer = io.BytesIO()
     frame.to_parquet(buffer, index=False)
     write_atomic(path, buffer.getvalue())
