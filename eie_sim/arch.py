@@ -133,7 +133,10 @@ def arch_from_toml(path: str | Path, **overrides: Any) -> ArchConfig:
         raise InputError(f"{path}: cannot read architecture file ({exc})") from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{path}: not valid TOML ({exc})") from None
-    data = data.get("arch", data)
+    except RecursionError:
+        raise InputError(f"{path}: arrays or tables nested too deep to read") from None
+    if "arch" in data:
+        data = _arch_table(path, data)
     known = {f.name for f in fields(ArchConfig)}
     unknown = sorted(set(data) - known)
     if unknown:
@@ -143,15 +146,32 @@ def arch_from_toml(path: str | Path, **overrides: Any) -> ArchConfig:
     return make_arch(**{**data, **overrides})
 
 
+def _arch_table(path: Path, data: dict[str, Any]) -> dict[str, Any]:
+    """The fields under [arch]; a field beside the table would otherwise be silently ignored."""
+    table = data["arch"]
+    if not isinstance(table, dict):
+        raise InputError(f"{path}: arch must be the [arch] table of fields, not a {type(table).__name__} value")
+    beside = sorted(set(data) - {"arch"})
+    if beside:
+        raise InputError(
+            f"{path}: {', '.join(beside)} outside the [arch] table; with an [arch] table every field goes in it"
+        )
+    return table
+
+
 def make_arch(**values: Any) -> ArchConfig:
-    """Build an ArchConfig, coercing integral floats to int for integer fields (TOML and CLI give numbers)."""
+    """Build an ArchConfig, coercing integral floats to int for integer fields and ints to float for the others (TOML
+    and CLI give numbers), so that the same configuration always has the same values."""
     int_fields = {f.name for f in fields(ArchConfig) if f.type in ("int", int)}
+    float_fields = {f.name for f in fields(ArchConfig) if f.type in ("float", float)}
     clean = {}
     for key, value in values.items():
         if value is None:
             continue
         if key in int_fields and isinstance(value, float) and value.is_integer():
             value = int(value)
+        elif key in float_fields and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
         clean[key] = value
     try:
         return ArchConfig(**clean)

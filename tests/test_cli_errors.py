@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import sample_files
 
@@ -234,6 +235,7 @@ def test_impossible_parameters(capsys, flags, named):
     [
         (["sweep", "lenet-300-100", "--pes", "1,0"], "n_pes"),
         (["sweep", "lenet-300-100", "--pes", "1", "--jobs", "0"], "--jobs"),
+        (["sweep", "lenet-300-100", "--pes", "1", "--extend"], "--extend"),
         (["bench", "lenet-300-100", "--repeats", "0"], "--repeats"),
         (["report", "--jobs", "-1"], "--jobs"),
         (["compress-train", "digits", "--density", "0"], "--density"),
@@ -256,6 +258,63 @@ def test_impossible_parameters_of_other_commands(capsys, argv, named):
 def test_impossible_architecture_file(capsys, files, line, named):
     files["arch"].write_text(line + "\n")
     fails(capsys, ["simulate", files["spec"], "--arch", files["arch"]], named)
+
+
+@pytest.mark.parametrize(
+    "text, named",
+    [
+        ("arch = 3\n", "[arch]"),
+        ("arch = [4, 8]\n", "[arch]"),
+        ('arch = "n_pes = 4"\n', "[arch]"),
+        ("[[arch]]\nn_pes = 4\n", "[arch]"),
+        ("n_pes = 4\n[arch]\nfifo_depth = 2\n", "n_pes"),
+        ("clock_mhz = 500.0\ndram = 'HBM2'\n[arch]\nn_pes = 4\n", "clock_mhz, dram"),
+    ],
+    ids=["number", "list", "string", "array-of-tables", "key-beside", "keys-beside"],
+)
+def test_architecture_file_with_a_misplaced_table(capsys, files, text, named):
+    files["arch"].write_text(text)
+    fails(capsys, ["simulate", files["spec"], "--arch", files["arch"]], files["arch"], named)
+    fails(capsys, ["sweep", files["spec"], "--arch", files["arch"], "--pes", "2"], files["arch"], named)
+
+
+@pytest.mark.parametrize("opening, closing", [("[", "]"), ("{a = ", "}")], ids=["arrays", "inline-tables"])
+def test_architecture_file_nested_too_deep(capsys, files, opening, closing):
+    files["arch"].write_text(f"n_pes = {opening * 5000}1{closing * 5000}\n")
+    fails(capsys, ["simulate", files["spec"], "--arch", files["arch"]], files["arch"], "deep")
+
+
+@pytest.mark.parametrize("address", ["tcp://::::", "", "foo", "tcp://host", "tcp://127.0.0.1:99999", "xyz://h:1"])
+def test_malformed_scheduler_address(capsys, tmp_path, address):
+    out = tmp_path / "r.csv"
+    start = time.perf_counter()
+    fails(capsys, ["sweep", "lenet-300-100", "--pes", "1,2", "--scheduler", address, "--out", out], "--scheduler")
+    assert time.perf_counter() - start < 5 and not out.exists()
+
+
+def _to_full_disk(*argv: str) -> subprocess.CompletedProcess[str]:
+    with open("/dev/full", "w") as full:
+        return subprocess.run(
+            [sys.executable, "-m", "eie_sim", *argv], stdout=full, stderr=subprocess.PIPE, text=True, timeout=120
+        )
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("fmt", ["table", "csv"])
+def test_printing_to_a_full_disk(fmt):
+    done = _to_full_disk("workloads", "--format", fmt)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1 and "standard output" in done.stderr and "No space left" in done.stderr
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_sweep_printing_to_a_full_disk_keeps_its_results(tmp_path):
+    out = tmp_path / "r.csv"
+    done = _to_full_disk("sweep", "lenet-300-100", "--pes", "2,4", "--out", str(out))
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1 and "standard output" in done.stderr and "No space left" in done.stderr
+    frame = pd.read_csv(out)
+    assert frame.loc[frame["name"] == "total", "pes"].tolist() == [2, 4]
 
 
 @pytest.mark.parametrize(

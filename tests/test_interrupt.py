@@ -70,7 +70,7 @@ def test_interrupted_simulation_leaves_no_output(tmp_path, signum, whole_group):
 
 
 def test_interrupted_parallel_sweep_stops_its_workers(tmp_path):
-    """SIGTERM to the parent of a --jobs 2 sweep: the workers are stopped at once, quietly, and the store stays readable."""
+    """SIGTERM to the parent of a --jobs 2 sweep: the workers are stopped at once and quietly."""
     out = tmp_path / "sweep.csv"
     process = _start("sweep", "vgg-6", "--pes", "1,2,4,8,16,32", "--jobs", "2", "--out", str(out))
     deadline = time.monotonic() + 60
@@ -82,7 +82,75 @@ def test_interrupted_parallel_sweep_stops_its_workers(tmp_path):
     assert seconds < 5
     time.sleep(0.5)
     assert _processes_writing(out) == [], "sweep workers outlived their parent"
-    assert set(_leftovers(tmp_path)) <= {"sweep.csv"}
+    assert set(_leftovers(tmp_path)) <= {"sweep.csv.sqlite", "sweep.csv.sqlite-journal"}
+
+
+def _until_none_left(out: Path, seconds: float) -> list[str]:
+    """Wait up to `seconds` for every process naming `out` to end; those still running."""
+    deadline = time.monotonic() + seconds
+    while _processes_writing(out) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return _processes_writing(out)
+
+
+def test_workers_end_when_their_parent_is_killed(tmp_path):
+    """SIGKILL to the parent alone (as the OOM killer sends it): its workers end too, instead of running on."""
+    out = tmp_path / "sweep.csv"
+    process = _start("sweep", "vgg-6", "--pes", "1,2,4,8,16,32", "--jobs", "2", "--out", str(out))
+    try:
+        deadline = time.monotonic() + 60
+        while len(_processes_writing(out)) < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(_processes_writing(out)) == 3
+        process.kill()
+        process.wait()
+        assert _until_none_left(out, 10) == [], "sweep workers outlived their killed parent"
+    finally:
+        for pid in _processes_writing(out):  # started by this test: end them whatever happened
+            os.kill(int(pid), signal.SIGKILL)
+
+
+WATCHED_CHILD = """
+import multiprocessing, sys, time
+from eie_sim.support import processes
+
+def child():
+    processes.watch_parent()
+    time.sleep(600)
+
+if __name__ == "__main__":
+    worker = multiprocessing.get_context("fork").Process(target=child, args=())
+    worker.start()
+    print(worker.pid, flush=True)
+    time.sleep(600)
+"""
+
+
+def test_the_portable_watch_ends_a_process_whose_parent_died(tmp_path):
+    """The fallback where the kernel cannot be asked (no prctl): a thread that notices the parent is gone."""
+    script = tmp_path / "watched.py"
+    script.write_text(WATCHED_CHILD)
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    child = int(parent.stdout.readline())
+    try:
+        assert _running(child)
+        parent.kill()
+        parent.wait()
+        deadline = time.monotonic() + 10
+        while _running(child) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _running(child), "the watched process outlived its parent"
+    finally:
+        if _running(child):
+            os.kill(child, signal.SIGKILL)
+
+
+def _running(pid: int) -> bool:
+    """Whether `pid` is alive and not a zombie waiting to be reaped."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def _processes_writing(out: Path) -> list[str]:
@@ -112,6 +180,28 @@ def test_interruption_inside_write_atomic_keeps_the_old_file_or_none(tmp_path, m
     assert _leftovers(tmp_path) == (["out.csv"] if existing else [])
     if existing:
         assert target.read_text() == "old contents\n"
+
+
+def test_write_atomic_gives_a_new_file_the_mode_the_umask_allows(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        eie_io.write_atomic(tmp_path / "new.csv", "a,b\n")
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "new.csv").stat().st_mode & 0o777 == 0o644
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o600, 0o444])
+def test_write_atomic_keeps_the_mode_of_the_file_it_replaces(tmp_path, mode):
+    target = tmp_path / "old.csv"
+    target.write_text("old\n")
+    target.chmod(mode)
+    previous = os.umask(0o077)
+    try:
+        eie_io.write_atomic(target, "new\n")
+    finally:
+        os.umask(previous)
+    assert target.read_text() == "new\n" and target.stat().st_mode & 0o777 == mode
 
 
 def test_write_atomic_writes_devices_in_place_and_follows_links(tmp_path):

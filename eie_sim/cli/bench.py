@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 from eie_sim.cli.options import NON_NEGATIVE, POSITIVE, add_arch_options, arch_from_args, emit
@@ -33,7 +32,7 @@ def register(sub: Any) -> None:
         if args.format == "table":
             sweep = bench_sweep(args.workload, SWEEP_PES, arch)
             title = f"Where the time of a sweep over {len(SWEEP_PES)} PE counts goes (one session, one run)"
-            sys.stdout.write(render(sweep, "table", title=title))
+            emit(render(sweep, "table", title=title))
         return 0
 
     parser.set_defaults(run=run, writes={"out": False})

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from eie_sim.arch import ArchConfig, arch_from_toml, make_arch
 from eie_sim.errors import InputError
-from eie_sim.model.network import Network
 from eie_sim.support.files import write_atomic
+
+if TYPE_CHECKING:
+    from eie_sim.model.network import Network
 
 # ArchConfig fields settable from the command line: flag -> (field, type, help)
 ARCH_FLAGS: dict[str, tuple[str, type, str]] = {
@@ -110,12 +114,30 @@ def load_network(args: argparse.Namespace, arch: ArchConfig) -> Network:
     return requantize_network(network, args.weight_bits) if args.weight_bits is not None else network
 
 
-def emit(text: str, out: str | None) -> None:
-    """Print `text`, or write it to `out` atomically (a temporary file renamed into place)."""
-    if out is None:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+def emit(text: str, out: str | None = None) -> None:
+    """Print `text`, or write it to `out` atomically (a temporary file renamed into place).
+
+    Standard output that cannot take it (a full disk, a closed pipe) is an InputError like any unwritable output.
+    """
+    if out is not None:
+        write_atomic(out, text)
         return
-    write_atomic(out, text)
+    try:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        sys.stdout.flush()
+    except OSError as exc:
+        _discard_stdout()
+        raise InputError(f"standard output: cannot write ({exc.strerror})") from None
+
+
+def _discard_stdout() -> None:
+    """Point standard output at /dev/null, so that Python's flush at exit does not fail a second time, noisily."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # not a real file (a test's capture): nothing will be flushed at exit
+        pass
 
 
 def value_list(kind: type) -> Callable[[str], list]:

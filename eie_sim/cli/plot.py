@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from eie_sim.cli.options import emit
 from eie_sim.errors import InputError
 
 
@@ -22,7 +23,7 @@ def register(sub: Any) -> None:
         written = plot_all(read_results(args.results), args.out)
         if not written:
             raise InputError(f"{args.results}: nothing to plot (sweep at least one axis, e.g. --pes 1,2,4)")
-        print("\n".join(str(path) for path in written))
+        emit("\n".join(str(path) for path in written))
         return 0
 
     parser.set_defaults(run=run, writes={"out": True})

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from eie_sim.cli.options import NON_NEGATIVE, POSITIVE
+from eie_sim.cli.options import NON_NEGATIVE, POSITIVE, emit
 
 
 def register(sub: Any) -> None:
@@ -26,7 +26,7 @@ def register(sub: Any) -> None:
         readme = write_report(
             args.out, args.jobs, args.seed, args.net, log=lambda text: print(f"eie-sim report: {text}", file=sys.stderr)
         )
-        print(readme)
+        emit(readme)
         return 0
 
     parser.set_defaults(run=run, writes={"out": True})

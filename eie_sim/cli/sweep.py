@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import sys
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from eie_sim.arch import ArchConfig, arch_from_toml
-from eie_sim.cli.options import ARCH_FLAGS, NON_NEGATIVE, POSITIVE, value_list
+from eie_sim.cli.options import ARCH_FLAGS, NON_NEGATIVE, POSITIVE, add_image_option, emit, value_list
 
 SWEEP_SUMMARY = [
     "pes",
@@ -35,8 +37,17 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--seed", type=NON_NEGATIVE, default=0, help="seed for synthetic weights and inputs (default 0)"
     )
+    add_image_option(parser)
     parser.add_argument(
-        "--out", metavar="FILE", help="results .csv or .parquet; finished points are kept and skipped on re-run"
+        "--out",
+        metavar="FILE",
+        help="results .csv or .parquet, written when every point is done; finished points are kept in FILE.sqlite "
+        "beside it and skipped when the same sweep runs again",
+    )
+    parser.add_argument(
+        "--extend",
+        action="store_true",
+        help="add this sweep's points to a store of other axes or base architecture (same workload, seed and engine)",
     )
     parser.add_argument("--jobs", type=POSITIVE, default=1, help="local worker processes (default 1)")
     parser.add_argument(
@@ -53,12 +64,23 @@ def register(sub: Any) -> None:
         base = arch_from_toml(args.arch) if args.arch else ArchConfig()
         axes = {field: getattr(args, flag[2:].replace("-", "_")) for flag, (field, _, _) in ARCH_FLAGS.items()}
         axes = {field: values for field, values in axes.items() if values is not None}
-        frame = sweep(
-            args.workload, axes, base, args.engine, args.seed, args.out, args.jobs, args.scheduler, progress=True
-        )
+        with _quiet_dask(args.scheduler is not None):
+            frame = sweep(
+                args.workload,
+                axes,
+                base,
+                args.engine,
+                args.seed,
+                args.out,
+                args.jobs,
+                args.scheduler,
+                progress=True,
+                image=args.image,
+                extend=args.extend,
+            )
         totals = frame[frame["name"] == "total"]
         shown = totals[[c for c in SWEEP_SUMMARY if c in totals]] if args.format == "table" else frame
-        sys.stdout.write(
+        emit(
             render(
                 shown.reset_index(drop=True), args.format, title=f"Sweep of {args.workload}: totals per configuration"
             )
@@ -66,3 +88,16 @@ def register(sub: Any) -> None:
         return 0
 
     parser.set_defaults(run=run, writes={"out": False})
+
+
+@contextmanager
+def _quiet_dask(quiet: bool) -> Iterator[None]:
+    """No log records while on a Dask cluster: Dask logs a lost scheduler as tracebacks, which the sweep reports in
+    one line."""
+    if quiet:
+        logging.disable(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        if quiet:
+            logging.disable(logging.NOTSET)

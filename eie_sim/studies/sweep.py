@@ -1,8 +1,8 @@
 """Design-space sweeps: the cartesian product of ArchConfig axes, run in parallel, stored durably and resumably.
 
-Each finished point's rows (one per layer, then a "total" row) are appended to the CSV store in one write and
-fsync'd, so an interrupted sweep loses at most the points in flight; a re-run skips the points already stored
-and mends a cut-off last line. Rows come back sorted by point and layer whatever the executor, so results are
+Each finished point's rows (one per layer, then a "total" row) are committed to the sweep's store (see store.py) as
+soon as it is done, so an interrupted sweep loses at most the points in flight, and the same command run again
+skips the points already stored. Rows come back sorted by point and layer whatever the executor, so results are
 identical for any number of jobs, locally or on a Dask cluster.
 """
 
@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import io
 import itertools
-import json
+import multiprocessing
 import os
 import signal
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import CancelledError, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from functools import lru_cache
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +26,11 @@ import pandas as pd
 from eie_sim.arch import ArchConfig, make_arch
 from eie_sim.errors import InputError
 from eie_sim.model.network import Network
+from eie_sim.studies.simulate import EncodingKey, Session, memory_need
+from eie_sim.studies.store import SweepPlan, open_store, point_key, store_path, sweep_identity
 from eie_sim.support.files import write_atomic
 from eie_sim.support.optional import require
+from eie_sim.support.processes import end_with_parent
 from eie_sim.support.progress import progress_bar
 
 # ArchConfig field -> sweep column, with its unit
@@ -49,7 +53,6 @@ ARCH_COLUMNS = {
     "conv_mapping": "conv_mapping",
     "spmat_read_mode": "spmat_read_mode",
 }
-KEY = "point_key"
 NUMBER_COLUMNS = {
     "point",
     "cycles",
@@ -68,13 +71,10 @@ class SweepPoint:
     index: int
     arch: ArchConfig
 
-    @property
-    def key(self) -> str:
-        return json.dumps(self.arch.to_dict(), sort_keys=True)
-
 
 def sweep_points(axes: Mapping[str, Sequence[Any]], base: ArchConfig | None = None) -> list[SweepPoint]:
-    """The cartesian product of `axes` (ArchConfig field -> values) over `base`, validated up front."""
+    """The cartesian product of `axes` (ArchConfig field -> values) over `base`, validated up front; a configuration
+    given twice (a repeated value) is one point, at its first place."""
     base = base or ArchConfig()
     for name, values in axes.items():
         if name not in ARCH_COLUMNS:
@@ -83,14 +83,25 @@ def sweep_points(axes: Mapping[str, Sequence[Any]], base: ArchConfig | None = No
             raise InputError(f"sweep axis {name}: no values given")
     names = list(axes)
     combos = itertools.product(*(axes[n] for n in names))
-    return [SweepPoint(i, make_arch(**{**base.to_dict(), **dict(zip(names, combo))})) for i, combo in enumerate(combos)]
+    archs = dict.fromkeys(make_arch(**{**base.to_dict(), **dict(zip(names, combo))}) for combo in combos)
+    return [SweepPoint(i, arch) for i, arch in enumerate(archs)]
 
 
 @lru_cache(maxsize=4)
-def _network(workload: str, seed: int) -> Network:
+def _network(workload: str, seed: int, image: str | None) -> Network:
     from eie_sim.formats.workloads import load_workload
 
-    return load_workload(workload, seed=seed)
+    return load_workload(workload, seed=seed, image=image)
+
+
+@lru_cache(maxsize=2)
+def _session(workload: str, seed: int, image: str | None, weight_bits: int | None) -> Session:
+    """This process's session for a sweep's network (re-quantized to `weight_bits` if given): the points a process
+    runs share its functional results and encodings."""
+    from eie_sim.compress.share import requantize_network
+
+    network = _network(workload, seed, image)
+    return Session(requantize_network(network, weight_bits) if weight_bits is not None else network)
 
 
 @dataclass(frozen=True)
@@ -101,123 +112,107 @@ class SweepJob:
     seed: int = 0
     engine: str = "fast"
     requantize: bool = False  # a weight_bits sweep: codebooks wider than a point's weight_bits are re-quantized
+    image: str | None = None
 
     def run(self, point: SweepPoint) -> pd.DataFrame:
         """Simulate one configuration: a row per layer and a final "total" row, with the configuration's columns."""
-        from eie_sim.compress.share import requantize_network
-        from eie_sim.studies.simulate import simulate
-
-        network = _network(self.workload, self.seed)
-        if self.requantize:
-            network = requantize_network(network, point.arch.weight_bits)
-        result = simulate(network, point.arch, engine=self.engine)
+        session = _session(self.workload, self.seed, self.image, point.arch.weight_bits if self.requantize else None)
+        result = session.simulate(point.arch, engine=self.engine)
         rows = pd.concat(
             [result.layers, pd.DataFrame([{"name": "total", **result.total.to_dict()}])], ignore_index=True
         )
         config = {ARCH_COLUMNS[k]: v for k, v in point.arch.to_dict().items()}
-        front = pd.DataFrame(
-            {"point": point.index, KEY: point.key, "workload": self.workload, "engine": self.engine, **config},
-            index=rows.index,
-        )
+        front = pd.DataFrame({"workload": self.workload, "engine": self.engine, **config}, index=rows.index)
         return pd.concat([front, rows], axis=1)
 
-
-class SweepStore:
-    """An append-only CSV of finished points; one fsync'd write per point."""
-
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.columns: list[str] | None = None
-        self._mend()
-
-    def _mend(self) -> None:
-        """Cut a partial last line left by a kill, and drop points whose "total" row never arrived."""
-        if not self.path.exists() or self.path.stat().st_size == 0:
-            return
-        try:
-            data = self.path.read_bytes()
-        except OSError as exc:
-            raise InputError(f"{self.path}: cannot read sweep results ({exc.strerror})") from None
-        whole = data[: data.rfind(b"\n") + 1]
-        try:
-            frame = pd.read_csv(io.BytesIO(whole)) if whole.strip() else pd.DataFrame(columns=[KEY, "name"])
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-            raise InputError(f"{self.path}: not a sweep results file ({exc})") from None
-        if KEY not in frame or "name" not in frame:
-            raise InputError(f"{self.path}: not a sweep results file (no {KEY} and name columns); choose another --out")
-        kept = frame[frame[KEY].isin(set(frame.loc[frame["name"] == "total", KEY]))]
-        if not kept.empty:
-            self.columns = list(kept.columns)
-        if len(whole) != len(data) or len(kept) != len(frame):
-            write_atomic(self.path, kept.to_csv(index=False) if not kept.empty else b"")
-
-    def finished(self) -> set[str]:
-        if not self.path.exists() or self.path.stat().st_size == 0:
-            return set()
-        frame = pd.read_csv(self.path, usecols=[KEY, "name"])
-        return set(frame.loc[frame["name"] == "total", KEY])
-
-    def append(self, rows: pd.DataFrame) -> None:
-        header = self.columns is None
-        if header:
-            self.columns = list(rows.columns)
-        text = rows.reindex(columns=self.columns).to_csv(index=False, header=header)
-        try:
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        except OSError as exc:
-            raise InputError(f"{self.path}: cannot write sweep results ({exc.strerror})") from None
-        try:
-            os.write(fd, text.encode())
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-    def read(self) -> pd.DataFrame:
-        if not self.path.exists() or self.path.stat().st_size == 0:
-            return pd.DataFrame()
-        return pd.read_csv(self.path)
+    def run_group(self, points: list[SweepPoint]) -> list[pd.DataFrame]:
+        """Points that share their encodings, one after another in one process, which encodes once for all."""
+        return [self.run(point) for point in points]
 
 
-def _worker_signals() -> None:
-    """In a local worker: Ctrl-C is the parent's to handle, and the parent stopping the pool (SIGTERM) ends it quietly."""
+def encoding_groups(points: list[SweepPoint]) -> list[list[SweepPoint]]:
+    """The points grouped by the configuration fields their encodings depend on, in order of first appearance: a
+    group is one task, so an axis that changes no encoding (queue depth, clock, DRAM) costs engine time alone."""
+    groups: dict[tuple[Any, ...], list[SweepPoint]] = {}
+    for point in points:
+        groups.setdefault((EncodingKey.of(point.arch), point.arch.conv_mapping), []).append(point)
+    return list(groups.values())
+
+
+def _start_worker(parent: int) -> None:
+    """In a local worker: Ctrl-C is the parent's to handle, and the parent stopping the pool (SIGTERM) or dying, even
+    by SIGKILL, ends it quietly."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    end_with_parent(parent)
 
 
-def _stop_now(pool: ProcessPoolExecutor) -> None:
+def _stop_now(pool: ProcessPoolExecutor, others: set[BaseProcess]) -> None:
     """Cancel the points not started and end the workers at once, rather than wait for the points they are on
-    (their work is lost, as a kill would lose it: the store keeps every finished point)."""
-    workers = list(pool._processes.values())  # no public handle on the workers before Python 3.14
+    (their work is lost, as a kill would lose it: the store keeps every finished point). The workers are this
+    process's children that were not there before the pool (`others`)."""
+    workers = [child for child in multiprocessing.active_children() if child not in others]
     pool.shutdown(wait=False, cancel_futures=True)
     for worker in workers:
         worker.terminate()
 
 
-def _results(job: SweepJob, tasks: list[SweepPoint], jobs: int, scheduler: str | None) -> Iterator[pd.DataFrame]:
-    """Each point's rows as soon as it is done, from the chosen executor."""
-    if scheduler:
-        distributed = require("dask.distributed", "--scheduler", "dask")
-        try:
-            client = distributed.Client(scheduler, timeout="10s")
-        except (OSError, TimeoutError) as exc:
-            raise InputError(f"--scheduler: cannot reach the Dask scheduler at {scheduler} ({exc})") from None
-        with client:
-            futures = [client.submit(job.run, p, pure=False) for p in tasks]
-            for future in distributed.as_completed(futures):
-                yield future.result()
+def _results(
+    job: SweepJob, tasks: list[SweepPoint], jobs: int, scheduler: str | None
+) -> Iterator[tuple[SweepPoint, pd.DataFrame]]:
+    """Each point with its rows as soon as it is done, from the chosen executor."""
+    if scheduler is not None:
+        yield from _on_dask(job, tasks, scheduler)
     elif jobs > 1:
-        pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_signals)
+        others = set(multiprocessing.active_children())
+        pool = ProcessPoolExecutor(max_workers=jobs, initializer=_start_worker, initargs=(os.getpid(),))
         try:
-            futures = [pool.submit(job.run, p) for p in tasks]
+            futures = {pool.submit(job.run_group, group): group for group in encoding_groups(tasks)}
             for future in as_completed(futures):
-                yield future.result()
+                yield from zip(futures[future], future.result())
         except BaseException:  # an error, Ctrl-C or SIGTERM, or the caller stopping early
-            _stop_now(pool)
+            _stop_now(pool, others)
             raise
         pool.shutdown()
     else:
-        for point in tasks:
-            yield job.run(point)
+        for group in encoding_groups(tasks):
+            for point in group:
+                yield point, job.run(point)
+
+
+def _on_dask(job: SweepJob, tasks: list[SweepPoint], scheduler: str) -> Iterator[tuple[SweepPoint, pd.DataFrame]]:
+    distributed = require("dask.distributed", "--scheduler", "dask")
+    try:
+        client = distributed.Client(scheduler, timeout="10s")
+    except (OSError, TimeoutError) as exc:
+        raise InputError(f"--scheduler: cannot reach the Dask scheduler at {scheduler} ({exc})") from None
+    with client:
+        futures = {client.submit(job.run_group, group, pure=False): group for group in encoding_groups(tasks)}
+        try:
+            for future in distributed.as_completed(futures):
+                yield from zip(futures[future], future.result())
+        except CancelledError:  # the scheduler is gone: the client cancels every future it was waiting for
+            raise InputError(
+                f"--scheduler: lost the Dask scheduler at {scheduler}; the finished points are stored, "
+                "run the same command again to resume"
+            ) from None
+
+
+def _check_scheduler(address: str) -> None:
+    """Fail before any work on an address Dask cannot use: PROTOCOL://HOST:PORT (tcp:// if left out)."""
+    comm = require("distributed.comm", "--scheduler", "dask")
+    try:
+        protocol, location = comm.parse_address(address)
+        comm.registry.get_backend(protocol)
+        if protocol == "inproc":  # a cluster in this process: no host or port
+            return
+        host, port = comm.parse_host_port(location)
+    except ValueError as exc:
+        raise InputError(f"--scheduler: {address!r} is not a Dask scheduler address ({exc})") from None
+    if not host or not 0 < port < 65536:
+        raise InputError(
+            f"--scheduler: {address!r} is not a Dask scheduler address (no host, or a port not in 1..65535)"
+        )
 
 
 def sweep(
@@ -230,34 +225,67 @@ def sweep(
     jobs: int = 1,
     scheduler: str | None = None,
     progress: bool = False,
+    image: str | None = None,
+    extend: bool = False,
 ) -> pd.DataFrame:
     """Simulate `workload` on every configuration of the product of `axes`; tidy rows sorted by point and layer.
 
-    With `out` (a .csv, or a .parquet written from a .csv journal beside it at the end), finished points are
-    kept on disk and skipped when the same sweep runs again.
+    With `out` (a .csv or .parquet), the finished points are kept in a store beside it (`out` + ".sqlite"), and the
+    same sweep run again skips them; `out` itself is written once every point is done. A store made by another
+    sweep is refused; with `extend`, one of the same workload, image, seed, engine and version takes this sweep's
+    points too, and `out` gets all its points.
     """
     if jobs < 1:
         raise InputError(f"--jobs: must be at least 1, got {jobs}")
-    points = sweep_points(axes, base)
-    _network(workload, seed)  # fail fast on a bad workload, before any worker starts
-    journal = _journal_path(out)
-    store = SweepStore(journal) if journal else None
-    done = store.finished() if store else set()
-    todo = [p for p in points if p.key not in done]
-    frames: list[pd.DataFrame] = []
-    with progress_bar(total=len(points), desc=f"sweep {workload}", unit="point", enabled=progress) as bar:
-        bar.update(len(points) - len(todo))
-        for rows in _results(SweepJob(workload, seed, engine, "weight_bits" in axes), todo, jobs, scheduler):
-            if store:
-                store.append(rows)
-            else:
-                frames.append(rows)
-            bar.update(1)
-    frame = store.read() if store else pd.concat(frames, ignore_index=True)
-    frame = _in_order(frame, points)
+    if scheduler is not None:
+        _check_scheduler(scheduler)
+    if out is not None and Path(out).suffix not in (".csv", ".parquet"):
+        raise InputError(f"--out: {out} must end in .csv or .parquet")
     if out is not None and Path(out).suffix == ".parquet":
-        _write_parquet(frame, Path(out))
+        require("pyarrow", "--out *.parquet", "parquet")
+    if extend and out is None:
+        raise InputError("--extend: adds points to the store of an --out file; give --out")
+    base = base or ArchConfig()
+    points = sweep_points(axes, base)
+    job = SweepJob(_absolute(workload), seed, engine, "weight_bits" in axes, image and _absolute(image))
+    network = _network(job.workload, seed, job.image)  # fail fast on a bad workload, before any worker starts
+    _check_memory(network, points, jobs if scheduler is None else 1)
+    identity = sweep_identity(workload, image, seed, engine)
+    keys = [point_key(identity, p.arch, job.requantize) for p in points]
+    plan = SweepPlan(tuple(keys), _taken(axes, points), base.to_dict())
+    with open_store(out and store_path(out), identity, plan, extend) as store:
+        done = store.finished()
+        todo = [p for p in points if keys[p.index] not in done]
+        with progress_bar(total=len(points), desc=f"sweep {workload}", unit="point", enabled=progress) as bar:
+            bar.update(len(points) - len(todo))
+            for point, rows in _results(job, todo, jobs, scheduler):
+                store.add(keys[point.index], rows)
+                bar.update(1)
+        frame = store.read()
+        if out is not None:
+            _export(frame, Path(out))
     return frame
+
+
+def _check_memory(network: Network, points: list[SweepPoint], workers: int) -> None:
+    """Refuse a sweep whose workers together would need more memory than the machine has: each holds the network
+    and the encodings of its largest point, and this process holds the network too."""
+    largest = max((memory_need(network, p.arch) for p in points), key=lambda need: need.bytes)
+    workers = min(workers, len(points))
+    largest.times(workers + 1 if workers > 1 else 1).check(f"sweep of {network.name} on {workers} worker(s)")
+
+
+def _absolute(name: str) -> str:
+    """A file named by a relative path as an absolute one, so that workers in another directory (Dask) find it;
+    built-in workloads and sample photos by their names."""
+    from eie_sim.formats.workloads import list_workloads
+
+    return os.path.abspath(name) if name not in list_workloads() and Path(name).exists() else name
+
+
+def _taken(axes: Mapping[str, Sequence[Any]], points: list[SweepPoint]) -> dict[str, list[Any]]:
+    """Each axis's distinct values, in order, as the points took them."""
+    return {name: list(dict.fromkeys(getattr(p.arch, name) for p in points)) for name in axes}
 
 
 def read_results(path: str | Path) -> pd.DataFrame:
@@ -285,26 +313,11 @@ def read_results(path: str | Path) -> pd.DataFrame:
     return frame
 
 
-def _journal_path(out: str | Path | None) -> Path | None:
-    if out is None:
-        return None
-    out = Path(out)
-    if out.suffix not in (".csv", ".parquet"):
-        raise InputError(f"--out: {out} must end in .csv or .parquet")
-    return out if out.suffix == ".csv" else out.with_suffix(".parquet.journal.csv")
-
-
-def _in_order(frame: pd.DataFrame, points: Iterable[SweepPoint]) -> pd.DataFrame:
-    """Only this sweep's points, ordered by point then by row within the point."""
-    order = {p.key: p.index for p in points}
-    frame = frame[frame[KEY].isin(order)].copy()
-    frame["point"] = frame[KEY].map(order)
-    frame["_row"] = frame.groupby(KEY).cumcount()
-    return frame.sort_values(["point", "_row"], kind="stable").drop(columns="_row").reset_index(drop=True)
-
-
-def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    require("pyarrow", "--out *.parquet", "parquet")
+def _export(frame: pd.DataFrame, path: Path) -> None:
+    """The results file, written whole in one step (never a partial one)."""
+    if path.suffix == ".csv":
+        write_atomic(path, frame.to_csv(index=False))
+        return
     buffer = io.BytesIO()
     frame.to_parquet(buffer, index=False)
     write_atomic(path, buffer.getvalue())

@@ -18,10 +18,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from eie_sim.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DATA_URL_VARIABLE = "EIE_SIM_DATA_URL"
 CACHE_VARIABLE = "EIE_SIM_CACHE"
@@ -160,6 +162,8 @@ def _quiet(logger: logging.Logger) -> Iterator[None]:
 
 def release_table() -> pd.DataFrame:
     """One row per release, in the columns of the built-in workload table plus `status` (fetched, and where)."""
+    import pandas as pd
+
     rows = []
     for release in RELEASES.values():
         fetched = fetched_file(release.name) is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import stat
 import tempfile
 from pathlib import Path
@@ -14,6 +15,7 @@ def write_atomic(path: str | Path, data: str | bytes) -> None:
     """Replace `path` with `data` in one step; on any failure or interruption the old file (or no file) remains.
 
     A symbolic link's target is replaced, not the link; a device or pipe (/dev/null, /dev/stdout) is written in place.
+    A replaced file keeps its permissions; a new one gets those the umask allows, as any other program's would.
     """
     data = data.encode() if isinstance(data, str) else data
     try:
@@ -28,7 +30,11 @@ def write_atomic(path: str | Path, data: str | bytes) -> None:
             return
         target = Path(os.path.realpath(path))
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+        part = str(target.parent / f".{target.name}.{secrets.token_hex(6)}.part")
+        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies, as to open()
+        tmp = part
+        if mode is not None:
+            os.fchmod(fd, stat.S_IMODE(mode))
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()

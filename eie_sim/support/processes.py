@@ -1,0 +1,60 @@
+"""Worker processes that end with the process that started them, even when it is killed outright.
+
+A parent killed by SIGKILL (`kill -9`, the OOM killer) has no chance to stop its workers, and they would run on,
+unowned, for as long as their work lasts or forever. On Linux the kernel is asked to send a worker SIGTERM when its
+parent dies (prctl PR_SET_PDEATHSIG); elsewhere a thread in the worker notices that its parent changed.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import sys
+import threading
+import time
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+WATCH_SECONDS = 0.2  # how often the portable watch looks at the parent
+
+
+def end_with_parent(parent: int) -> None:
+    """In a worker started by process `parent`: receive SIGTERM when the parent dies.
+
+    The kernel's notice follows the thread that started the worker, so start workers from a thread that lives as long
+    as they are needed (a pool's submit() in the thread that waits for the results does).
+    """
+    if not _kernel_notice(signal.SIGTERM):
+        watch_parent()
+    if not _alive(parent):  # it died before the notice was arranged
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def watch_parent() -> None:
+    """Start a thread that sends this process SIGTERM once its parent is gone (the portable way, by polling)."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(WATCH_SECONDS)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="watch-parent", daemon=True).start()
+
+
+def _kernel_notice(signum: int) -> bool:
+    """Ask Linux to send `signum` when the parent dies; False where that cannot be asked."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signum) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
