@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from eie_sim.arch import ArchConfig
-from eie_sim.compress.encode import decode, encode
+from eie_sim.compress.encode import EncodedLayer, decode, encode
 from eie_sim.model.ops import Layer
 
 
@@ -65,6 +65,28 @@ def test_round_trip_and_fillers(codes: np.ndarray, arch: ArchConfig) -> None:
     assert np.all(enc.zeros[enc.codes == 0] == enc.max_gap)
     assert np.all(np.diff(enc.ptr, axis=1) >= 0) and np.all(enc.ptr[:, 0] == 0)
     assert enc.n_tiles == max(1, -(-(-(-codes.shape[0] // arch.n_pes)) // arch.rf_entries))
+
+
+def column_totals_by_slice(enc: EncodedLayer) -> np.ndarray:
+    """(4, cols) entries, fillers, words spanned and empty slices per column, slice by slice from the pointers."""
+    totals = np.zeros((4, enc.cols), dtype=np.int64)
+    for pe in range(enc.n_pes):
+        base = enc.pe_start[pe]
+        for tile in range(enc.n_tiles):
+            for column in range(enc.cols):
+                start, end = enc.ptr[pe, tile * enc.cols + column], enc.ptr[pe, tile * enc.cols + column + 1]
+                fillers = int(np.count_nonzero(enc.codes[base + start : base + end] == 0))
+                words = (end - 1) // enc.entries_per_word - start // enc.entries_per_word + 1 if end > start else 0
+                totals[:, column] += (end - start, fillers, words, end == start)
+    return totals
+
+
+@settings(max_examples=60, deadline=None)
+@given(code_matrices(), archs, st.sampled_from([8, 16, 64, 128]))
+def test_column_totals_match_the_slices(codes: np.ndarray, arch: ArchConfig, spmat_width: int) -> None:
+    arch = arch.replace(spmat_width=spmat_width)
+    enc = encode(_layer(codes), arch)
+    np.testing.assert_array_equal(enc.column_totals, column_totals_by_slice(enc))
 
 
 def test_paper_example() -> None:

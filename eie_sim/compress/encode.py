@@ -18,7 +18,7 @@ import numpy as np
 from eie_sim.arch import ArchConfig
 from eie_sim.errors import InputError
 from eie_sim.model.ops import Layer
-from eie_sim.model.sparse import SparseCodes, code_dtype, stable_order
+from eie_sim.model.sparse import SparseCodes, code_dtype, index_dtype, stable_order
 
 
 @dataclass(frozen=True, eq=False)
@@ -37,6 +37,9 @@ class EncodedLayer:
     codes: np.ndarray  # (E,) code of each entry; 0 for fillers
     zeros: np.ndarray  # (E,) relative row index: zeros before this entry in its column slice
     ptr: np.ndarray  # (n_pes, n_tiles * cols + 1) PE-local entry addresses; tile b, column j starts at [b*cols + j]
+    # (4, cols) per input column, summed over tiles and PEs: entries, fillers, sparse-matrix words spanned and empty
+    # slices; what one broadcast of the column costs in event counters
+    column_totals: np.ndarray
 
     @property
     def max_gap(self) -> int:
@@ -62,18 +65,6 @@ class EncodedLayer:
         array, so that gathering columns copies contiguous rows."""
         lengths = np.diff(self.ptr, axis=1).reshape(self.n_pes, self.n_tiles, self.cols)
         return np.ascontiguousarray(lengths.transpose(2, 1, 0)).transpose(1, 2, 0)
-
-    @cached_property
-    def slice_start(self) -> np.ndarray:
-        """(n_tiles, n_pes, cols) PE-local address of each column slice's first entry."""
-        return self.ptr[:, :-1].reshape(self.n_pes, self.n_tiles, self.cols).transpose(1, 0, 2)
-
-    @cached_property
-    def slice_words(self) -> np.ndarray:
-        """(n_tiles, n_pes, cols) sparse-matrix SRAM words a slice spans (0 for an empty slice)."""
-        start, length = self.slice_start, self.slice_len
-        last = start + length - 1
-        return np.where(length > 0, last // self.entries_per_word - start // self.entries_per_word + 1, 0)
 
     @cached_property
     def slice_line_words(self) -> tuple[np.ndarray, np.ndarray]:
@@ -130,13 +121,6 @@ class EncodedLayer:
         return self.entry_group % self.cols
 
     @cached_property
-    def column_totals(self) -> np.ndarray:
-        """(4, cols) per input column, summed over tiles and PEs: entries, fillers, sparse-matrix words and empty
-        slices; what one broadcast of the column costs in event counters."""
-        per_slice = (self.slice_len, self.slice_fillers, self.slice_words, self.slice_len == 0)
-        return np.stack([part.sum(axis=(0, 1), dtype=np.int64) for part in per_slice])
-
-    @cached_property
     def real_entries(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(global row, column, code) of every stored entry but the fillers, decoded from the format itself."""
         real = np.flatnonzero(self.codes)
@@ -175,34 +159,50 @@ def encode(layer: Layer, arch: ArchConfig) -> EncodedLayer:
     n_tiles = max(1, -(-(-(-rows // n_pes)) // tile_rows))
     local, pe = np.divmod(layer.codes.rows, n_pes)
     tile, tile_row = np.divmod(local, tile_rows)
+    del local
     slot = pe * n_tiles + tile  # the (PE, tile) CSC matrix each entry belongs to
+    del pe, tile
     order = stable_order(slot, n_pes * n_tiles)
     slot, col = slot[order], layer.codes.columns[order]
     tile_row, code = tile_row[order], layer.codes.codes[order]
+    del order
 
     first = np.ones(slot.size, dtype=bool)  # the first entry of each (PE, tile, column) slice
     first[1:] = (slot[1:] != slot[:-1]) | (col[1:] != col[:-1])
     previous = np.empty_like(tile_row)
+    previous[:1] = -1
     previous[1:] = tile_row[:-1]
-    previous[first] = -1
-    gap = tile_row - previous - 1  # zero rows skipped before each entry
+    gap = np.where(first, tile_row, tile_row - previous - 1)  # zero rows skipped before each entry
+    del previous, tile_row
     fillers = gap >> arch.index_bits  # one filler per 2**index_bits skipped rows
-    position = np.arange(1, slot.size + 1, dtype=np.int64)
-    position += np.cumsum(fillers, dtype=np.int64)
-    position -= 1
+    dtype = index_dtype(slot.size + int(fillers.sum()))
+    position = np.cumsum(fillers, dtype=dtype)  # fillers so far, then each entry's place in the flat arrays
+    position += np.arange(slot.size, dtype=dtype)
     total = int(position[-1]) + 1 if slot.size else 0
     codes = np.zeros(total, dtype=code_dtype(code_bits))
     zeros = np.full(total, arch.max_gap, dtype=np.uint8 if arch.index_bits <= 8 else np.uint16)
     codes[position] = code
     zeros[position] = gap & arch.max_gap
+    del code, gap
 
     # Slices are stored in (PE, tile, column) order, each from its first filler or entry on.
     starts = np.flatnonzero(first)
     slice_start = position[starts] - fillers[starts]
+    slice_length = np.diff(slice_start, append=total)
+    slice_slot, slice_col = slot[starts].astype(np.int64), col[starts]
+    del slot, col, first
     length = np.zeros(n_pes * n_tiles * cols, dtype=np.int64)
-    length[slot[starts].astype(np.int64) * cols + col[starts]] = np.diff(slice_start, append=total)
+    length[slice_slot * cols + slice_col] = slice_length
     ptr = np.zeros((n_pes, n_tiles * cols + 1), dtype=np.int64)
     np.cumsum(length.reshape(n_pes, n_tiles * cols), axis=1, out=ptr[:, 1:])
+    del length
+
+    # What one broadcast of each column costs, summed over its non-empty slices.
+    local_start = slice_start - (np.cumsum(ptr[:, -1]) - ptr[:, -1])[slice_slot // n_tiles]
+    slice_words = (local_start + slice_length - 1) // per_word - local_start // per_word + 1
+    slice_fillers = np.diff(slice_start - starts, append=total - position.size)  # entry i has i entries before
+    sums = [np.bincount(slice_col, weights, minlength=cols) for weights in (slice_length, slice_fillers, slice_words)]
+    empty = n_pes * n_tiles - np.bincount(slice_col, minlength=cols)
     return EncodedLayer(
         name=layer.name,
         rows=rows,
@@ -216,6 +216,7 @@ def encode(layer: Layer, arch: ArchConfig) -> EncodedLayer:
         codes=codes,
         zeros=zeros,
         ptr=ptr,
+        column_totals=np.stack([*sums, empty]).astype(np.int64),
     )
 
 
