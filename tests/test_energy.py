@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import itertools
+import json
 import math
+import re
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from eie_sim.arch import ArchConfig
+from eie_sim.cli.main import main
 from eie_sim.compress.encode import encode
 from eie_sim.costs.energy import (
     COMPONENTS,
@@ -177,3 +181,36 @@ def test_dram_type_changes_only_dram_energy() -> None:
 def test_model_components_follow_the_arch(capacity: float, width: int) -> None:
     model = energy_model(ArchConfig(spmat_kb=capacity, spmat_width=width))
     assert model.spmat == SRAM.from_table(default_table(), capacity, width)
+
+
+def _doubled_dram_table(tmp_path: Path) -> Path:
+    """The packaged table with every DRAM access energy doubled: another technology, as a user would write it."""
+    text = resources.files("eie_sim.data").joinpath("energy_45nm.toml").read_text()
+    doubled = re.sub(r"(?m)^([A-Z0-9]+_pj_per_bit)( *= *)([0-9.]+)", lambda m: f"{m[1]}{m[2]}{2 * float(m[3])}", text)
+    assert doubled != text
+    path = tmp_path / "energy_other.toml"
+    path.write_text(doubled)
+    return path
+
+
+def test_the_cli_prices_a_run_with_another_energy_table(tmp_path: Path) -> None:
+    """`--energy-table FILE` reaches the cost model: doubling DRAM energies doubles the DRAM energy of a run that
+    streams its weights, and leaves the cycles alone."""
+    table = _doubled_dram_table(tmp_path)
+    runs = []
+    for extra in ([], ["--energy-table", str(table)]):
+        out = tmp_path / f"run{len(runs)}.json"
+        assert main(["simulate", "vgg-6", "--format", "json", "--out", str(out), *extra]) == 0
+        runs.append(json.loads(out.read_text())["total"])
+    assert runs[1]["cycles"] == runs[0]["cycles"]
+    assert runs[0]["energy_pj"]["dram"] > 0
+    assert runs[1]["energy_pj"]["dram"] == pytest.approx(2 * runs[0]["energy_pj"]["dram"], rel=1e-9)
+    assert runs[1]["energy_pj"]["spmat_sram"] == runs[0]["energy_pj"]["spmat_sram"]
+
+
+def test_a_sweep_with_another_energy_table_is_another_sweep(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    table = _doubled_dram_table(tmp_path)
+    out = tmp_path / "pes.csv"
+    assert main(["sweep", "nt-we", "--pes", "8", "--out", str(out)]) == 0
+    assert main(["sweep", "nt-we", "--pes", "8", "--out", str(out), "--energy-table", str(table)]) == 2
+    assert "energy table" in capsys.readouterr().err

@@ -114,11 +114,18 @@ def test_the_point_key_covers_every_field_seed_engine_and_version():
     arch = ArchConfig()
     keys = {point_key(identity, arch, requantize=False)}
     keys.add(point_key(identity, arch, requantize=True))
-    for change in [{"seed": 1}, {"engine": "simpy"}, {"version": "99.0"}, {"content": "x"}, {"image": "x"}]:
+    for change in [
+        {"seed": 1},
+        {"engine": "simpy"},
+        {"version": "99.0"},
+        {"content": "x"},
+        {"image": "x"},
+        {"energy_table": "x"},
+    ]:
         keys.add(point_key(replace(identity, **change), arch, requantize=False))
     for field in fields(ArchConfig):
         keys.add(point_key(identity, another_value(arch, field.name), requantize=False))
-    assert len(keys) == 2 + 5 + len(fields(ArchConfig))
+    assert len(keys) == 2 + 6 + len(fields(ArchConfig))
 
 
 def another_value(arch: ArchConfig, name: str) -> ArchConfig:

@@ -95,6 +95,15 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", metavar="FILE", help="write the output to FILE instead of standard output")
 
 
+def add_energy_table_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--energy-table",
+        metavar="FILE.toml",
+        help="per-action energies of another technology, laid out like eie_sim/data/energy_45nm.toml "
+        "(default: EIE's 45 nm figures)",
+    )
+
+
 def add_image_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--image",

@@ -9,7 +9,15 @@ from contextlib import contextmanager
 from typing import Any
 
 from eie_sim.arch import ArchConfig, arch_from_toml
-from eie_sim.cli.options import ARCH_FLAGS, NON_NEGATIVE, POSITIVE, add_image_option, emit, value_list
+from eie_sim.cli.options import (
+    ARCH_FLAGS,
+    NON_NEGATIVE,
+    POSITIVE,
+    add_energy_table_option,
+    add_image_option,
+    emit,
+    value_list,
+)
 
 SWEEP_SUMMARY = [
     "pes",
@@ -38,6 +46,7 @@ def register(sub: Any) -> None:
         "--seed", type=NON_NEGATIVE, default=0, help="seed for synthetic weights and inputs (default 0)"
     )
     add_image_option(parser)
+    add_energy_table_option(parser)
     parser.add_argument(
         "--out",
         metavar="FILE",
@@ -77,6 +86,7 @@ def register(sub: Any) -> None:
                 progress=True,
                 image=args.image,
                 extend=args.extend,
+                energy_table=args.energy_table,
             )
         totals = frame[frame["name"] == "total"]
         shown = totals[[c for c in SWEEP_SUMMARY if c in totals]] if args.format == "table" else frame

@@ -40,6 +40,7 @@ class SweepIdentity:
     seed: int
     engine: str
     version: str  # of eie-sim: another version may compute other figures, or other columns
+    energy_table: str = ""  # "" for the packaged table, else the sha256 of the user's table file
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,9 @@ class SweepPlan:
     base: Mapping[str, Any]
 
 
-def sweep_identity(workload: str, image: str | None = None, seed: int = 0, engine: str = "fast") -> SweepIdentity:
+def sweep_identity(
+    workload: str, image: str | None = None, seed: int = 0, engine: str = "fast", energy_table: str | None = None
+) -> SweepIdentity:
     """The identity of a sweep of `workload` (a built-in name or a file), reading and hashing the files it names."""
     from eie_sim.formats.workloads import list_workloads
 
@@ -67,7 +70,8 @@ def sweep_identity(workload: str, image: str | None = None, seed: int = 0, engin
         picture = ""
     else:
         picture = _sha256(Path(image)) if Path(image).is_file() else image
-    return SweepIdentity(workload, content, picture, seed, engine, metadata.version("eie-sim"))
+    table = _sha256(Path(energy_table)) if energy_table else ""
+    return SweepIdentity(workload, content, picture, seed, engine, metadata.version("eie-sim"), table)
 
 
 def point_key(identity: SweepIdentity, arch: ArchConfig, requantize: bool) -> str:
@@ -225,6 +229,9 @@ def _check_identity(name: str, stored: SweepIdentity, wanted: SweepIdentity) -> 
         differences.append(f"--seed {stored.seed}, not --seed {wanted.seed}")
     if stored.engine != wanted.engine:
         differences.append(f"--engine {stored.engine}, not --engine {wanted.engine}")
+    if stored.energy_table != wanted.energy_table:
+        tables = (_short(table) or "the packaged one" for table in (stored.energy_table, wanted.energy_table))
+        differences.append("energy table {}, not {}".format(*tables))
     if stored.version != wanted.version:
         differences.append(f"made by eie-sim {stored.version}, not {wanted.version}")
     if differences:

@@ -24,6 +24,7 @@ from typing import Any
 import pandas as pd
 
 from eie_sim.arch import ArchConfig, make_arch
+from eie_sim.costs.energy import EnergyTable
 from eie_sim.errors import InputError
 from eie_sim.model.network import Network
 from eie_sim.studies.simulate import EncodingKey, Session, memory_need
@@ -104,6 +105,13 @@ def _session(workload: str, seed: int, image: str | None, weight_bits: int | Non
     return Session(requantize_network(network, weight_bits) if weight_bits is not None else network)
 
 
+@lru_cache(maxsize=2)
+def _energy_table(path: str) -> EnergyTable:
+    from eie_sim.costs.energy import load_energy_table
+
+    return load_energy_table(path)
+
+
 @dataclass(frozen=True)
 class SweepJob:
     """What every point of one sweep shares; picklable, so workers (local or Dask) can run its points."""
@@ -113,11 +121,13 @@ class SweepJob:
     engine: str = "fast"
     requantize: bool = False  # a weight_bits sweep: codebooks wider than a point's weight_bits are re-quantized
     image: str | None = None
+    energy_table: str | None = None  # a user's energy table file; None for the packaged one
 
     def run(self, point: SweepPoint) -> pd.DataFrame:
         """Simulate one configuration: a row per layer and a final "total" row, with the configuration's columns."""
         session = _session(self.workload, self.seed, self.image, point.arch.weight_bits if self.requantize else None)
-        result = session.simulate(point.arch, engine=self.engine)
+        table = _energy_table(self.energy_table) if self.energy_table else None
+        result = session.simulate(point.arch, engine=self.engine, energy_table=table)
         rows = pd.concat(
             [result.layers, pd.DataFrame([{"name": "total", **result.total.to_dict()}])], ignore_index=True
         )
@@ -227,13 +237,15 @@ def sweep(
     progress: bool = False,
     image: str | None = None,
     extend: bool = False,
+    energy_table: str | Path | None = None,
 ) -> pd.DataFrame:
     """Simulate `workload` on every configuration of the product of `axes`; tidy rows sorted by point and layer.
 
     With `out` (a .csv or .parquet), the finished points are kept in a store beside it (`out` + ".sqlite"), and the
     same sweep run again skips them; `out` itself is written once every point is done. A store made by another
-    sweep is refused; with `extend`, one of the same workload, image, seed, engine and version takes this sweep's
-    points too, and `out` gets all its points.
+    sweep is refused; with `extend`, one of the same workload, image, seed, engine, energy table and version takes
+    this sweep's points too, and `out` gets all its points. `energy_table` prices the actions with a user's table
+    (costs.energy.load_energy_table) instead of the packaged 45 nm one.
     """
     if jobs < 1:
         raise InputError(f"--jobs: must be at least 1, got {jobs}")
@@ -247,10 +259,13 @@ def sweep(
         raise InputError("--extend: adds points to the store of an --out file; give --out")
     base = base or ArchConfig()
     points = sweep_points(axes, base)
-    job = SweepJob(_absolute(workload), seed, engine, "weight_bits" in axes, image and _absolute(image))
+    table = energy_table and os.path.abspath(energy_table)
+    job = SweepJob(_absolute(workload), seed, engine, "weight_bits" in axes, image and _absolute(image), table)
+    if table:
+        _energy_table(table)  # a bad table fails here, before any point runs
     network = _network(job.workload, seed, job.image)  # fail fast on a bad workload, before any worker starts
     _check_memory(network, points, jobs if scheduler is None else 1)
-    identity = sweep_identity(workload, image, seed, engine)
+    identity = sweep_identity(workload, image, seed, engine, table)
     keys = [point_key(identity, p.arch, job.requantize) for p in points]
     plan = SweepPlan(tuple(keys), _taken(axes, points), base.to_dict())
     with open_store(out and store_path(out), identity, plan, extend) as store:
