@@ -1,7 +1,12 @@
-"""Where tests find the real compressed SqueezeNet (Deep Compression's release), and what they skip without it.
+"""Shared test set-up: Hypothesis profiles, the `slow` marker, and where tests find the real compressed SqueezeNet
+(Deep Compression's release), and what they skip without it.
 
-It is looked for in the user cache (`eie-sim fetch squeezenet-dc`), then in the shared data beside the repository
-(../shared/data/squeezenet-deep-compression/). Tests take the `real_model` fixture; without the release they are
+Hypothesis profiles: `ci` (the default) and `thorough` (ten times the examples; tests/examples.py), chosen with
+`pytest --hypothesis-profile NAME`. Tests marked `slow` (whole-network simulations, sweeps, the calibration) are
+part of the default run; `pytest -m "not slow"` leaves them out while iterating.
+
+The real model is looked for in the user cache (`eie-sim fetch squeezenet-dc`), then in the shared data beside the
+repository (../shared/data/squeezenet-deep-compression/). Tests take the `real_model` fixture; without the release they are
 skipped, and the summary names them and says how to enable them.
 """
 
@@ -11,8 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from eie_sim.support.fetch import cache_dir, fetched_file
+from examples import BASE_EXAMPLES
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "squeezenet-deep-compression"
 NET_FILE = "compressed_SqueezeNet.net"
@@ -34,6 +41,17 @@ def _find_real_model() -> RealModel | None:
         if model.net.is_file() and model.prototxt.is_file():
             return model
     return None
+
+
+settings.register_profile(
+    "ci", max_examples=BASE_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+)
+settings.register_profile("thorough", settings.get_profile("ci"), max_examples=10 * BASE_EXAMPLES)
+settings.load_profile("ci")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: simulates whole networks or sweeps (deselect with -m 'not slow')")
 
 
 REAL_MODEL = _find_real_model()  # looked up once, before any test points EIE_SIM_CACHE elsewhere

@@ -19,6 +19,8 @@ from eie_sim.costs.calibration import (
 from eie_sim.costs.energy import energy_model
 from eie_sim.engine.job import LayerCounts
 
+pytestmark = pytest.mark.slow  # the paper layers, simulated
+
 
 @pytest.fixture(scope="module")
 def counts() -> list[LayerCounts]:

@@ -18,6 +18,8 @@ from eie_sim.model.functional import functional_model
 from eie_sim.model.network import fc_chain
 from eie_sim.studies.simulate import Session, simulate
 
+pytestmark = pytest.mark.slow  # training and simulating an MLP
+
 
 @pytest.fixture(scope="module")
 def digits_run():

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from eie_sim.arch import ArchConfig
 from eie_sim.compress.encode import EncodedLayer, decode, encode
 from eie_sim.model.ops import Layer
+from examples import examples
 
 
 def _layer(codes: np.ndarray) -> Layer:
@@ -51,7 +52,7 @@ def expected_fillers(codes: np.ndarray, arch: ArchConfig) -> np.ndarray:
     return fillers
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=examples(120), deadline=None)
 @given(code_matrices(), archs)
 def test_round_trip_and_fillers(codes: np.ndarray, arch: ArchConfig) -> None:
     enc = encode(_layer(codes), arch)
@@ -81,7 +82,7 @@ def column_totals_by_slice(enc: EncodedLayer) -> np.ndarray:
     return totals
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(code_matrices(), archs, st.sampled_from([8, 16, 64, 128]))
 def test_column_totals_match_the_slices(codes: np.ndarray, arch: ArchConfig, spmat_width: int) -> None:
     arch = arch.replace(spmat_width=spmat_width)

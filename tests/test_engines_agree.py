@@ -11,6 +11,7 @@ from random_layers import Case, cases, random_codes, random_inputs
 
 from eie_sim.arch import ArchConfig
 from eie_sim.engine import get_engine, timing_spec
+from examples import examples
 
 pytest.importorskip("eie_sim.engine.simpy_model")
 
@@ -24,7 +25,8 @@ def assert_engines_agree(case: Case) -> None:
     np.testing.assert_array_equal(fast.outputs, slow.outputs)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.slow
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cases(work=100_000))
 def test_random_layers(case: Case) -> None:
     assert_engines_agree(case)

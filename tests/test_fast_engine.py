@@ -19,8 +19,9 @@ from eie_sim.engine import fast, get_engine
 from eie_sim.engine.job import PIPELINE_DRAIN, LayerCounts
 from eie_sim.model import fixedpoint
 from eie_sim.model.reference import reference_layer
+from examples import examples
 
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def test_registered_as_fast() -> None:
@@ -79,7 +80,7 @@ def assert_same(got: LayerCounts, expected: LayerCounts) -> None:
 
 
 @pytest.mark.parametrize("chunk, scan", [(fast._CHUNK_ELEMENTS, fast._SCAN_CELLS), (1, 0), (5000, 1 << 30)])
-@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=list(HealthCheck))
 @given(case=cases(max_rows=300, max_cols=200, max_vectors=40, work=10**6))
 def test_vectors_are_independent_runs(monkeypatch: pytest.MonkeyPatch, chunk: int, scan: int, case: Case) -> None:
     """A batch equals its vectors run one by one, however runs are chunked and scanned."""

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from eie_sim.compress.huffman import code_lengths, huffman_bits, stored_size
 from eie_sim.model.ops import Layer
+from examples import examples
 
 
 def test_dyadic_distribution_is_coded_at_its_entropy() -> None:
@@ -25,7 +26,7 @@ def test_uniform_absent_and_lone_symbols() -> None:
     np.testing.assert_array_equal(code_lengths(np.zeros(4, dtype=int)), [0, 0, 0, 0])
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=examples(80), deadline=None)
 @given(st.lists(st.integers(0, 10_000), min_size=2, max_size=256))
 def test_huffman_is_a_complete_prefix_code_no_longer_than_fixed_width(counts: list[int]) -> None:
     counts_array = np.array(counts)

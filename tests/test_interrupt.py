@@ -111,15 +111,15 @@ def test_workers_end_when_their_parent_is_killed(tmp_path):
 
 
 WATCHED_CHILD = """
-import multiprocessing, sys, time
+import multiprocessing, os, sys, time
 from eie_sim.support import processes
 
-def child():
-    processes.watch_parent()
+def child(parent):
+    processes.watch_parent(parent)
     time.sleep(600)
 
 if __name__ == "__main__":
-    worker = multiprocessing.get_context("fork").Process(target=child, args=())
+    worker = multiprocessing.get_context("fork").Process(target=child, args=(os.getpid(),))
     worker.start()
     print(worker.pid, flush=True)
     time.sleep(600)

@@ -104,6 +104,7 @@ def test_the_limit_is_the_machine_or_the_environment(monkeypatch):
     [("alex-8", {"n_pes": 2048, "rf_entries": 1}), ("squeezenet", {}), ("eie-paper", {})],
     ids=["slices", "convolutions", "paper layers"],
 )
+@pytest.mark.slow
 def test_the_estimate_bounds_the_measured_peak(workload, arch):
     """Peak resident memory of a real run (its own process) against the estimate, which must not be lower."""
     code = (
@@ -116,3 +117,16 @@ def test_the_estimate_bounds_the_measured_peak(workload, arch):
     measured = int(done.stdout.split()[-1])
     estimate = memory_need(load_workload(workload), ArchConfig(**arch)).bytes
     assert measured <= estimate, f"measured {measured / 2**20:.0f} MiB > estimated {estimate / 2**20:.0f} MiB"
+
+
+def test_a_sweep_is_checked_for_all_its_workers_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A limit that holds one worker's need refuses the same sweep on many workers, before any point runs."""
+    from eie_sim.formats.workloads import load_workload
+    from eie_sim.studies.simulate import memory_need
+    from eie_sim.studies.sweep import sweep
+
+    need = memory_need(load_workload("nt-we"), ArchConfig(n_pes=8)).bytes
+    monkeypatch.setenv("EIE_SIM_MEMORY_LIMIT", str(int(need * 1.5)))
+    assert len(sweep("nt-we", {"n_pes": [8]}, jobs=1)) == 2  # the layer and the total
+    with pytest.raises(InputError, match=r"sweep of nt-we on 4 workers: .*4 workers, each.*fewer parallel jobs"):
+        sweep("nt-we", {"n_pes": [4, 8, 16, 32]}, jobs=4)

@@ -9,9 +9,10 @@ from hypothesis import strategies as st
 
 from eie_sim.compress.prune import prune_by_quality, prune_to_density
 from eie_sim.errors import InputError
+from examples import examples
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(st.integers(1, 2000), st.floats(0, 1), st.integers(0, 2**32 - 1))
 def test_prune_to_density_keeps_the_largest(size: int, density: float, seed: int) -> None:
     weights = np.random.default_rng(seed).laplace(size=size).astype(np.float32)

@@ -16,6 +16,7 @@ from eie_sim.engine import timing_spec
 from eie_sim.engine.job import LayerCounts, activation_storage_counts
 from eie_sim.engine.simpy_model import simulate_layer
 from eie_sim.model.reference import reference_layer
+from examples import examples
 
 
 def check_counters(counts: LayerCounts, enc: EncodedLayer, inputs: np.ndarray, codes: np.ndarray, arch: ArchConfig):
@@ -66,7 +67,7 @@ def cases(draw):
     return arch, codes, inputs, job_args
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(cases())
 def test_outputs_timing_and_counters(case):
     arch, codes, inputs, job_args = case

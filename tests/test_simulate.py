@@ -72,6 +72,7 @@ def test_table_and_csv_outputs(capsys, tmp_path):
     assert lines[0].startswith("name,") and lines[-1].startswith("total,") and len(lines) == 5
 
 
+@pytest.mark.slow
 def test_positions_mapping_speeds_up_narrow_convolutions_with_identical_outputs():
     network = load_workload("squeezenet")
     channels = simulate(network, ArchConfig(conv_mapping="channels"))

@@ -5,6 +5,8 @@ import pytest
 from eie_sim.formats.workloads import load_workload
 from eie_sim.studies.simulate import simulate
 
+pytestmark = pytest.mark.slow  # the real SqueezeNet, whole frames
+
 
 @pytest.mark.parametrize("photo", ["china.jpg", "flower.jpg"])
 def test_whole_frame_is_bit_exact_and_keeps_the_top5(real_model, photo):

@@ -208,9 +208,11 @@ def _held(store: Path) -> bool:
         return False
 
 
+@pytest.mark.slow
 def test_a_second_sweep_on_the_same_output_is_refused_at_once(tmp_path):
     out = tmp_path / "m.csv"
-    command = [sys.executable, "-m", "eie_sim", "sweep", "vgg-6", "--pes", "1,2,4,8", "--out", str(out)]
+    command = [sys.executable, "-m", "eie_sim", "sweep", "vgg-6", "--pes", "1,2,4,8", "--engine", "simpy"]
+    command += ["--out", str(out)]  # the slow engine: the first sweep is still running when the second one starts
     first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60

@@ -145,6 +145,7 @@ def _dask(*argv: str) -> subprocess.Popen[bytes]:
     )
 
 
+@pytest.mark.slow
 def test_a_scheduler_that_dies_mid_sweep_keeps_the_finished_points(tmp_path):
     pytest.importorskip("dask.distributed")
     address_file = tmp_path / "scheduler.json"
@@ -192,6 +193,7 @@ def test_parquet_output(tmp_path, reference):
     pd.testing.assert_frame_equal(comparable(stored).fillna(float("nan")), comparable(reference), check_dtype=False)
 
 
+@pytest.mark.slow
 def test_weight_bits_axis_requantizes():
     frame = sweep("squeezenet", {"weight_bits": [4, 6]}, base=ArchConfig())
     totals = frame[frame["name"] != "total"].groupby("weight_bits")["code_bits"].max()

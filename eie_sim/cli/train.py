@@ -29,10 +29,11 @@ def register(sub: Any) -> None:
     add_output_options(parser)
 
     def run(args: argparse.Namespace) -> int:
-        from eie_sim.examples.digits import render, run_digits
+        from eie_sim.examples.digits import run_digits
+        from eie_sim.results.digits import render_digits
 
         result = run_digits(args.density, arch_from_args(args), args.seed, args.regularization, args.engine)
-        emit(render(result, args.format), args.out)
+        emit(render_digits(result, args.format), args.out)
         return 0
 
     parser.set_defaults(run=run, writes={"out": False})

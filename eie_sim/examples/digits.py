@@ -2,7 +2,7 @@
 
 Data: scikit-learn's 8x8 handwritten digits (1,797 images; pixel values 0..16 scaled to [0, 1]), split once into
 1,437 training and 360 test images by a fixed permutation, whatever the seed. Model: a 64-300-100-10 MLP (ReLU,
-softmax cross-entropy, Adam; eie_sim.mlp), trained twice, with L1 and with L2 regularization. Each is pruned by
+softmax cross-entropy, Adam; eie_sim.examples.mlp), trained twice, with L1 and with L2 regularization. Each is pruned by
 magnitude to the target densities, once without retraining and once iteratively with retraining of the surviving
 weights (Han et al., NIPS 2015): that is the L1/L2 comparison. The chosen model's weights are then shared by
 k-means with linear initialization, the centroids fine-tuned (Deep Compression), and the whole test set runs on
@@ -11,7 +11,6 @@ EIE as one batch of input vectors, in the 16-bit fixed point of the hardware.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -25,7 +24,6 @@ from eie_sim.errors import InputError
 from eie_sim.examples.mlp import MLP, TrainConfig, init_mlp, train, train_centroids
 from eie_sim.model.network import Network, fc_chain
 from eie_sim.model.ops import Layer
-from eie_sim.results.render import table, to_jsonable
 from eie_sim.studies.simulate import Result, simulate
 from eie_sim.support.optional import require
 
@@ -207,38 +205,3 @@ def run_digits(
     return DigitsRun(
         stages, comparison, per_inference(result, len(data.y_test)), network, result, data.y_test, predictions
     )
-
-
-def render(run: DigitsRun, fmt: str) -> str:
-    """Terminal tables, one JSON object of the three tables, or one long CSV (table, row, column, value)."""
-    eie = pd.DataFrame({"quantity": run.per_inference.index, "per_image": run.per_inference.to_numpy()})
-    sections = {
-        "stages": (run.stages, "Digits MLP 64-300-100-10: test accuracy by stage"),
-        "regularization": (
-            run.regularization,
-            "L1 vs L2 regularization: test accuracy after pruning to the same density",
-        ),
-        "eie_per_image": (eie, f"EIE, per test image ({len(run.labels)} images in one batch)"),
-    }
-    if fmt == "json":
-        return json.dumps(
-            to_jsonable({key: frame.to_dict(orient="records") for key, (frame, _) in sections.items()}), indent=2
-        )
-    if fmt == "csv":
-        long = [
-            frame.melt(id_vars=frame.columns[0], var_name="column")
-            .rename(columns={frame.columns[0]: "row"})
-            .assign(table=key)
-            for key, (frame, _) in sections.items()
-        ]
-        return pd.concat(long, ignore_index=True)[["table", "row", "column", "value"]].to_csv(index=False)
-    eie["quantity"] = eie["quantity"].map(_heading)
-    return "\n".join(table(frame.rename(columns=_heading), title) for frame, title in sections.values())
-
-
-def _heading(column: str) -> str:
-    """A column name with its unit suffix as a readable heading: test_accuracy_pct -> test accuracy (%)."""
-    for suffix, unit in (("_pct", " (%)"), ("_us", " (us)"), ("_pj", " (pJ)")):
-        if column.endswith(suffix):
-            column = column[: -len(suffix)] + unit
-    return column.replace("_", " ")

@@ -13,6 +13,7 @@ import itertools
 import multiprocessing
 import os
 import signal
+import socket
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import CancelledError, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -209,7 +210,8 @@ def _on_dask(job: SweepJob, tasks: list[SweepPoint], scheduler: str) -> Iterator
 
 
 def _check_scheduler(address: str) -> None:
-    """Fail before any work on an address Dask cannot use: PROTOCOL://HOST:PORT (tcp:// if left out)."""
+    """Fail before any work on an address Dask cannot use (PROTOCOL://HOST:PORT, tcp:// if left out), or on a TCP
+    address where nothing listens."""
     comm = require("distributed.comm", "--scheduler", "dask")
     try:
         protocol, location = comm.parse_address(address)
@@ -223,6 +225,12 @@ def _check_scheduler(address: str) -> None:
         raise InputError(
             f"--scheduler: {address!r} is not a Dask scheduler address (no host, or a port not in 1..65535)"
         )
+    if protocol == "tcp":  # a refused connection is known at once; Dask would retry it until its timeout
+        try:
+            socket.create_connection((host, port), timeout=10).close()
+        except OSError as exc:
+            reason = exc.strerror or str(exc) or type(exc).__name__
+            raise InputError(f"--scheduler: cannot reach the Dask scheduler at {address} ({reason})") from None
 
 
 def sweep(
@@ -284,10 +292,10 @@ def sweep(
 
 def _check_memory(network: Network, points: list[SweepPoint], workers: int) -> None:
     """Refuse a sweep whose workers together would need more memory than the machine has: each holds the network
-    and the encodings of its largest point, and this process holds the network too."""
+    and the encodings of its largest point."""
     largest = max((memory_need(network, p.arch) for p in points), key=lambda need: need.bytes)
     workers = min(workers, len(points))
-    largest.times(workers + 1 if workers > 1 else 1).check(f"sweep of {network.name} on {workers} worker(s)")
+    largest.times(workers).check(f"sweep of {network.name} on {workers} worker{'s' * (workers > 1)}")
 
 
 def _absolute(name: str) -> str:

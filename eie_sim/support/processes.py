@@ -25,14 +25,14 @@ def end_with_parent(parent: int) -> None:
     as they are needed (a pool's submit() in the thread that waits for the results does).
     """
     if not _kernel_notice(signal.SIGTERM):
-        watch_parent()
+        watch_parent(parent)
     if not _alive(parent):  # it died before the notice was arranged
         os.kill(os.getpid(), signal.SIGTERM)
 
 
-def watch_parent() -> None:
-    """Start a thread that sends this process SIGTERM once its parent is gone (the portable way, by polling)."""
-    parent = os.getppid()
+def watch_parent(parent: int) -> None:
+    """Start a thread that sends this process SIGTERM once its parent, process `parent`, is gone (the portable way,
+    by polling). The parent's pid comes from the parent itself: read here, it could already be the reaper's."""
 
     def watch() -> None:
         while os.getppid() == parent:
