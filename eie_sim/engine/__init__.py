@@ -1,9 +1,9 @@
-"""The two engines behind one signature: simulate_layer(job: LayerJob, arch: ArchConfig) -> LayerRun."""
+"""The two engines behind one signature: simulate_layer(job, arch, outputs) -> LayerRun."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from importlib import import_module
+from typing import Protocol
 
 from eie_sim.arch import ArchConfig
 from eie_sim.engine.job import LayerJob, LayerRun
@@ -11,7 +11,8 @@ from eie_sim.errors import InputError
 
 ENGINES = {"fast": "eie_sim.engine.fast", "simpy": "eie_sim.engine.simpy_model"}
 
-LayerEngine = Callable[[LayerJob, ArchConfig], LayerRun]
+class LayerEngine(Protocol):
+    def __call__(self, job: LayerJob, arch: ArchConfig, outputs: bool = True) -> LayerRun: ...
 
 
 def get_engine(name: str) -> LayerEngine:

@@ -68,7 +68,7 @@ def broadcast_order(nonzero: np.ndarray, n_pes: int) -> BroadcastOrder:
     padded = np.zeros((vectors, n_rows * n_pes), dtype=bool)
     padded[:, :cols] = nonzero
     empty = ~padded.reshape(vectors, n_rows, n_pes).any(axis=2)
-    empty_before = np.cumsum(empty, axis=1) - empty
+    empty_before: np.ndarray = np.cumsum(empty, axis=1) - empty
     count = np.count_nonzero(nonzero, axis=1)
     steps = count + np.count_nonzero(empty, axis=1)
 

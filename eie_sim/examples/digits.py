@@ -101,7 +101,8 @@ def shared_layers(mlp: MLP, bits: int) -> list[Layer]:
 
 def _decoded(layers: list[Layer]) -> MLP:
     return MLP(
-        tuple(layer.dense_weights().astype(np.float64) for layer in layers), tuple(layer.bias for layer in layers)
+        tuple(layer.dense_weights().astype(np.float64) for layer in layers),
+        tuple(np.asarray(layer.bias) for layer in layers),
     )
 
 

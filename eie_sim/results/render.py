@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -49,7 +50,7 @@ def markdown(frame: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def to_jsonable(value: object) -> object:
+def to_jsonable(value: Any) -> Any:
     """numpy scalars and arrays to plain Python, for json.dumps."""
     if isinstance(value, dict):
         return {str(k): to_jsonable(v) for k, v in value.items()}

@@ -267,7 +267,7 @@ def sweep(
         raise InputError("--extend: adds points to the store of an --out file; give --out")
     base = base or ArchConfig()
     points = sweep_points(axes, base)
-    table = energy_table and os.path.abspath(energy_table)
+    table = os.path.abspath(energy_table) if energy_table else None
     job = SweepJob(_absolute(workload), seed, engine, "weight_bits" in axes, image and _absolute(image), table)
     if table:
         _energy_table(table)  # a bad table fails here, before any point runs
@@ -276,7 +276,7 @@ def sweep(
     identity = sweep_identity(workload, image, seed, engine, table)
     keys = [point_key(identity, p.arch, job.requantize) for p in points]
     plan = SweepPlan(tuple(keys), _taken(axes, points), base.to_dict())
-    with open_store(out and store_path(out), identity, plan, extend) as store:
+    with open_store(store_path(out) if out is not None else None, identity, plan, extend) as store:
         done = store.finished()
         todo = [p for p in points if keys[p.index] not in done]
         with progress_bar(total=len(points), desc=f"sweep {workload}", unit="point", enabled=progress) as bar:

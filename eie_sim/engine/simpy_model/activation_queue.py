@@ -44,9 +44,10 @@ class ActivationQueue:
         if self.full:
             raise OverflowError("push into a full activation queue: the broadcast must wait for room")
         self.items.append(item)
-        self.pushed_at.append(self.env.now)
+        self.pushed_at.append(int(self.env.now))
         self.pushes += 1
-        self._on_push = _wake(self._on_push)
+        _wake(self._on_push)
+        self._on_push = None
 
     def head_ready(self) -> int:
         """First cycle in which the oldest entry can be popped."""
@@ -58,13 +59,15 @@ class ActivationQueue:
         item = self.items.popleft()
         self.pushed_at.popleft()
         self.pops += 1
-        self._on_pop = _wake(self._on_pop)
+        _wake(self._on_pop)
+        self._on_pop = None
         return item
 
     def close(self) -> None:
         """End of the vector: wake a PE waiting on the empty queue so it can finish its tile."""
         self.closed = True
-        self._on_push = _wake(self._on_push)
+        _wake(self._on_push)
+        self._on_push = None
 
     def pushed(self) -> simpy.Event:
         """An event for the next push (or close), for the PE waiting on an empty queue."""
@@ -78,7 +81,6 @@ class ActivationQueue:
 
 
 def _wake(waiter: simpy.Event | None) -> None:
-    """Resume the waiting side, if any, in the current cycle; returns the now empty waiter slot (None)."""
+    """Resume the waiting side, if any, in the current cycle."""
     if waiter is not None:
         waiter.succeed()
-    return None

@@ -73,7 +73,7 @@ class ProcessingElement:
             if env.now < queue.head_ready():
                 yield env.timeout(queue.head_ready() - env.now)
             activation, column = queue.pop()
-            self.starved += env.now - free_at
+            self.starved += int(env.now - free_at)
             start, end = self.pointers.read(base + column)
             codes, zeros = self.spmat.read(start, end)
             self.arithmetic.run_slice(codes, zeros, activation)
