@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
+import scipy.sparse
 
 from eie_sim.arch import ArchConfig
 from eie_sim.errors import InputError
 from eie_sim.model.ops import Layer
-from eie_sim.model.sparse import SparseCodes, code_dtype, index_dtype, stable_order
+from eie_sim.model.sparse import SparseCodes, code_dtype, index_dtype
 
 
 @dataclass(frozen=True, eq=False)
@@ -144,7 +145,9 @@ def encode(layer: Layer, arch: ArchConfig) -> EncodedLayer:
     """Encode a layer's sparse codes for `arch` (PE count, register-file size, index and word widths).
 
     The layer's codes come in column order with rows ascending, so one stable linear-time sort by (PE, tile)
-    puts every entry in its PE's slice order: (PE, tile, column, row).
+    puts every entry in its PE's slice order: (PE, tile, column, row). The entries' (PE, tile) and row within the
+    tile are worked out from their rows; the slices, their fillers and what each column's broadcast costs follow
+    from the sorted order.
     """
     n_pes, tile_rows = arch.n_pes, arch.rf_entries
     code_bits = effective_code_bits(layer, arch)
@@ -162,23 +165,31 @@ def encode(layer: Layer, arch: ArchConfig) -> EncodedLayer:
     del local
     slot = pe * n_tiles + tile  # the (PE, tile) CSC matrix each entry belongs to
     del pe, tile
-    order = stable_order(slot, n_pes * n_tiles)
-    slot, col = slot[order], layer.codes.columns[order]
-    tile_row, code = tile_row[order], layer.codes.codes[order]
-    del order
+    code_mask = (1 << code_bits) - 1
+    payload = tile_row.astype(np.int64 if tile_rows << code_bits > 2**31 else np.int32)
+    payload <<= code_bits
+    payload |= layer.codes.codes
+    del tile_row
+    # Entries grouped by (PE, tile), keeping their column order: a transposition, scipy's linear-time counting sort.
+    by_slot = scipy.sparse.csr_array((payload, slot, layer.codes.indptr), shape=(cols, n_pes * n_tiles)).tocsc()
+    del payload, slot
+    slot_start, col, payload = by_slot.indptr, by_slot.indices, by_slot.data
+    tile_row, code = payload >> code_bits, payload & code_mask
+    del by_slot, payload
 
-    first = np.ones(slot.size, dtype=bool)  # the first entry of each (PE, tile, column) slice
-    first[1:] = (slot[1:] != slot[:-1]) | (col[1:] != col[:-1])
+    first = np.ones(col.size, dtype=bool)  # the first entry of each (PE, tile, column) slice
+    first[1:] = col[1:] != col[:-1]
+    first[slot_start[:-1][slot_start[:-1] < col.size]] = True
     previous = np.empty_like(tile_row)
     previous[:1] = -1
     previous[1:] = tile_row[:-1]
     gap = np.where(first, tile_row, tile_row - previous - 1)  # zero rows skipped before each entry
     del previous, tile_row
     fillers = gap >> arch.index_bits  # one filler per 2**index_bits skipped rows
-    dtype = index_dtype(slot.size + int(fillers.sum()))
+    dtype = index_dtype(col.size + int(fillers.sum()))
     position = np.cumsum(fillers, dtype=dtype)  # fillers so far, then each entry's place in the flat arrays
-    position += np.arange(slot.size, dtype=dtype)
-    total = int(position[-1]) + 1 if slot.size else 0
+    position += np.arange(col.size, dtype=dtype)
+    total = int(position[-1]) + 1 if col.size else 0
     codes = np.zeros(total, dtype=code_dtype(code_bits))
     zeros = np.full(total, arch.max_gap, dtype=np.uint8 if arch.index_bits <= 8 else np.uint16)
     codes[position] = code
@@ -189,20 +200,26 @@ def encode(layer: Layer, arch: ArchConfig) -> EncodedLayer:
     starts = np.flatnonzero(first)
     slice_start = position[starts] - fillers[starts]
     slice_length = np.diff(slice_start, append=total)
-    slice_slot, slice_col = slot[starts].astype(np.int64), col[starts]
-    del slot, col, first
+    slice_slot, slice_col = np.searchsorted(slot_start, starts, side="right") - 1, col[starts]
     length = np.zeros(n_pes * n_tiles * cols, dtype=np.int64)
     length[slice_slot * cols + slice_col] = slice_length
     ptr = np.zeros((n_pes, n_tiles * cols + 1), dtype=np.int64)
     np.cumsum(length.reshape(n_pes, n_tiles * cols), axis=1, out=ptr[:, 1:])
     del length
 
-    # What one broadcast of each column costs, summed over its non-empty slices.
+    # What one broadcast of each column costs: its entries and fillers, and the words its non-empty slices span.
+    with_fillers = np.flatnonzero(fillers)
+    column_fillers = np.bincount(col[with_fillers], fillers[with_fillers], minlength=cols).astype(np.int64)
     local_start = slice_start - (np.cumsum(ptr[:, -1]) - ptr[:, -1])[slice_slot // n_tiles]
     slice_words = (local_start + slice_length - 1) // per_word - local_start // per_word + 1
-    slice_fillers = np.diff(slice_start - starts, append=total - position.size)  # entry i has i entries before
-    sums = [np.bincount(slice_col, weights, minlength=cols) for weights in (slice_length, slice_fillers, slice_words)]
-    empty = n_pes * n_tiles - np.bincount(slice_col, minlength=cols)
+    column_totals = np.stack(
+        [
+            np.diff(layer.codes.indptr) + column_fillers,
+            column_fillers,
+            np.bincount(slice_col, slice_words, minlength=cols).astype(np.int64),
+            n_pes * n_tiles - np.bincount(slice_col, minlength=cols),
+        ]
+    )
     return EncodedLayer(
         name=layer.name,
         rows=rows,
@@ -216,7 +233,7 @@ def encode(layer: Layer, arch: ArchConfig) -> EncodedLayer:
         codes=codes,
         zeros=zeros,
         ptr=ptr,
-        column_totals=np.stack([*sums, empty]).astype(np.int64),
+        column_totals=column_totals,
     )
 
 
