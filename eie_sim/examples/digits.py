@@ -2,7 +2,7 @@
 
 Data: scikit-learn's 8x8 handwritten digits (1,797 images; pixel values 0..16 scaled to [0, 1]), split once into
 1,437 training and 360 test images by a fixed permutation, whatever the seed. Model: a 64-300-100-10 MLP (ReLU,
-softmax cross-entropy, Adam; eie_sim.mlp), trained twice, with L1 and with L2 regularization. Each is pruned by
+softmax cross-entropy, Adam; eie_sim.examples.mlp), trained twice, with L1 and with L2 regularization. Each is pruned by
 magnitude to the target densities, once without retraining and once iteratively with retraining of the surviving
 weights (Han et al., NIPS 2015): that is the L1/L2 comparison. The chosen model's weights are then shared by
 k-means with linear initialization, the centroids fine-tuned (Deep Compression), and the whole test set runs on
