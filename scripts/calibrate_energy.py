@@ -1,7 +1,8 @@
 """Print the energy model's calibration against EIE Table II (one PE at 800 MHz, nine paper layers, 64 PEs).
 
 Prints each module's modeled power per PE next to Table II's, the shares, and the per-cycle overheads that make the
-modules match Table II (the values of [overhead] in eie_sim/data/energy_45nm.toml). Method: eie_sim/calibration.py.
+modules match Table II (the values of [overhead] in eie_sim/data/energy_45nm.toml).
+Method: eie_sim/costs/calibration.py.
 Usage: .venv/bin/python scripts/calibrate_energy.py [--engine fast|simpy] [--seed S]
 """
 

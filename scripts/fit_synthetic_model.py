@@ -1,4 +1,4 @@
-"""Fit the synthetic pruned-weight model (eie_sim.synthetic) to the real compressed SqueezeNet.
+"""Fit the synthetic pruned-weight model (eie_sim.formats.synthetic) to the real compressed SqueezeNet.
 
 For every pruned layer (density < 0.9) find row_sigma, channel_sigma and position_sigma such that the generator's
 standard deviations of non-zeros per row, per input channel and per column (mean over 8 seeds) match the real

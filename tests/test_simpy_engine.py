@@ -20,7 +20,7 @@ from examples import examples
 
 
 def check_counters(counts: LayerCounts, enc: EncodedLayer, inputs: np.ndarray, codes: np.ndarray, arch: ArchConfig):
-    """Every counter from its definition in README "Counters", over the columns each vector broadcasts."""
+    """Every counter from its definition in docs/timing.md, "Counters", over the columns each vector broadcasts."""
     n, vectors = enc.n_pes, len(inputs)
     sent = inputs != 0  # (vectors, cols)
     per_col = sent.sum(axis=0)  # times each column is broadcast, per tile

@@ -1,4 +1,4 @@
-"""Built-in workloads, spec files and .npz networks (eie_sim.workloads, eie_sim.spec, eie_sim.npz)."""
+"""Built-in workloads, spec files and .npz networks (eie_sim.formats.workloads, .spec, .npz)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
-"""Where weights and activations live, SRAM or DRAM, and the traffic and time that follow (README, "Memory model").
+"""Where weights and activations live, SRAM or DRAM, and the traffic and time that follow (docs/memory.md).
 
 Weights. A layer's EIE-format weights take, in every PE, its sparse-matrix words and its pointers (cols + 1 per
-output tile), counted as eie_sim.footprint counts them; a layer fits when, in every PE, its words fit the
+output tile), counted as eie_sim.compress.footprint counts them; a layer fits when, in every PE, its words fit the
 sparse-matrix SRAM and its pointers the pointer SRAM. Then:
   * "resident": the whole network fits at once. Weights are loaded once and stay; that one-time load is reported
     (MemoryPlan.resident_load_bytes) but not charged to an inference. "Network" here is each set of layers linked
@@ -105,7 +105,7 @@ class MemoryPlan:
 
 @dataclass(frozen=True)
 class Capacity:
-    """Per-PE weight storage in bytes (a pointer's 2**ptr_bits address range is reported by eie_sim.footprint,
+    """Per-PE weight storage in bytes (a pointer's 2**ptr_bits address range is reported by eie_sim.compress.footprint,
     not enforced, as there)."""
 
     spmat_bytes: int

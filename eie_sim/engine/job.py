@@ -26,7 +26,7 @@ class LayerJob:
 
 @dataclass(eq=False)
 class LayerCounts:
-    """Event counts of one layer over all its input vectors and output tiles (see README, "Counters")."""
+    """Event counts of one layer over all its input vectors and output tiles (see docs/timing.md, "Counters")."""
 
     cycles: int
     broadcasts: int  # non-zero activations sent to every PE

@@ -1,7 +1,7 @@
 """The timing rules and counters of eie-sim, one small function per rule, in plain Python loops.
 
 The executable definition both engines are held to: slow and literal, one event at a time, so that it can be read
-next to README "The timing model" and checked by hand. `layer_counts` returns the same LayerCounts as the engines;
+next to docs/timing.md and checked by hand. `layer_counts` returns the same LayerCounts as the engines;
 the differential tests demand all three agree exactly.
 
 A run is one input vector times one output tile; runs follow one another, each from empty queues, idle PEs and a

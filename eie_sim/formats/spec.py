@@ -3,9 +3,10 @@
 A spec names the network and its sources, optionally describes the network input (`[input]`), and lists ops in
 execution order (`[[op]]`): `fc`, `conv`, `pool`, `concat`, `flatten`. An op reads the previous op's output (the
 first op reads "input") unless it lists `inputs`. A weighted op gives its size, its weight `density` and its
-code `bits`, and may override the synthetic weight model (eie_sim.synthetic.WeightModel fields). An `fc` op with an
-`[op.input]` table (`density`, `signed`) reads an independent input vector of its own: the first such input is the
-network's "input", the others are Network.extra_inputs named "<op>/input"; such a layer is also a workload alone.
+code `bits`, and may override the synthetic weight model (eie_sim.formats.synthetic.WeightModel fields). An `fc` op
+with an `[op.input]` table (`density`, `signed`) reads an independent input vector of its own: the first such input
+is the network's "input", the others are Network.extra_inputs named "<op>/input"; such a layer is also a workload
+alone.
 Shapes are inferred op by op, so the spec is checked (and its weights counted) without generating anything.
 """
 

@@ -78,7 +78,7 @@ class Result:
 def derived(
     cycles: int, compute_cycles: int, useful_macs: int, busy: int, dense_macs: int, arch: ArchConfig
 ) -> dict[str, float]:
-    """Time and throughput at the clock, and the two efficiency ratios (README, "Derived figures").
+    """Time and throughput at the clock, and the two efficiency ratios (docs/timing.md, "Derived figures").
 
     `cycles` include waiting on DRAM (eie_sim.costs.memory); load efficiency, the PEs' balance, counts compute
     cycles only.

@@ -1,7 +1,7 @@
 """Released compressed models, downloaded on request into a per-user cache and checked against pinned checksums.
 
 A release is fetched from a pinned commit of its public repository, so the bytes are exactly those the tests and
-the README's figures were measured on; every file is checked against its sha256 before it is put in place (pooch
+the documentation's figures were measured on; every file is checked against its sha256 before it is put in place (pooch
 downloads to a temporary file beside it), so the cache never holds a partial or altered file. A release counts as
 fetched once all its files are in its cache directory; its name then works wherever a workload is accepted.
 
