@@ -21,7 +21,7 @@ from eie_sim.compress.prune import prune_to_density
 from eie_sim.compress.share import make_layer
 from eie_sim.errors import InputError
 from eie_sim.model.network import Network
-from eie_sim.model.ops import FLOAT32_MAX, INPUT, Concat, Flatten, Layer, Op, Pool
+from eie_sim.model.ops import INPUT, Concat, Flatten, Layer, Op, Pool, within_float32
 from eie_sim.model.shapes import conv_output_size, pool_output_size
 from eie_sim.support.optional import require
 
@@ -123,7 +123,7 @@ class _Importer:
         value = self.constants[name]
         if not (np.issubdtype(value.dtype, np.floating) or np.issubdtype(value.dtype, np.integer)):
             raise self.error(node, f"{what} has dtype {value.dtype}; numbers are expected")
-        if not np.all(np.abs(value) <= FLOAT32_MAX):  # False for NaN too
+        if not within_float32(value):
             raise self.error(node, f"{what} holds NaN, infinite or beyond-float32 values")
         return value.astype(np.float64)
 
