@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from eie_sim.errors import InputError
+from eie_sim.support.files import read_text
+from eie_sim.support.parsing import parse_toml
 
 DRAM_TYPES = ("LPDDR4", "DDR3", "GDDR5", "HBM2")
 CONV_MAPPINGS = ("channels", "positions")
@@ -125,16 +126,7 @@ def validate(arch: ArchConfig) -> None:
 def arch_from_toml(path: str | Path, **overrides: Any) -> ArchConfig:
     """Load an ArchConfig from a TOML file (a table of field = value, optionally under [arch]); overrides win."""
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such architecture file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read architecture file ({exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{path}: not valid TOML ({exc})") from None
-    except RecursionError:
-        raise InputError(f"{path}: arrays or tables nested too deep to read") from None
+    data = parse_toml(read_text(path, "architecture file"), str(path))
     if "arch" in data:
         data = _arch_table(path, data)
     known = {f.name for f in fields(ArchConfig)}

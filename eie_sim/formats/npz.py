@@ -34,6 +34,7 @@ from eie_sim.model.ops import INPUT, Concat, Flatten, Layer, Op, Pool
 from eie_sim.model.sparse import SparseCodes, code_dtype
 from eie_sim.support.files import write_atomic
 from eie_sim.support.memory_budget import Need, build_need
+from eie_sim.support.parsing import parse_json
 
 GRAPH = "graph"
 _FORMAT = "eie-sim network"
@@ -195,7 +196,7 @@ def _check_input(first: Layer, x: np.ndarray) -> None:
 
 def _from_graph(path: Path, arrays: dict[str, np.ndarray]) -> Network:
     try:
-        graph = json.loads(str(arrays[GRAPH]))
+        graph = parse_json(str(arrays[GRAPH]), f"{path}: the graph array")
         if not isinstance(graph, dict) or graph.get("format") != _FORMAT or not isinstance(graph.get("ops"), list):
             raise InputError(f"{path}: the graph array is not an {_FORMAT} graph")
         if not all(isinstance(name, str) for name in graph["extra_inputs"]):
@@ -218,7 +219,7 @@ def _from_graph(path: Path, arrays: dict[str, np.ndarray]) -> Network:
         )
     except InputError:
         raise
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"{path}: malformed network graph ({type(exc).__name__}: {exc})") from None
 
 

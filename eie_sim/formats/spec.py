@@ -12,7 +12,6 @@ Shapes are inferred op by op, so the spec is checked (and its weights counted) w
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +26,7 @@ from eie_sim.model.ops import INPUT, Concat, Flatten, Layer, Op, Pool
 from eie_sim.model.shapes import concat_output, conv_output, planes, pool_output
 from eie_sim.model.sparse import SparseCodes
 from eie_sim.support.memory_budget import LayerSize, build_need
+from eie_sim.support.parsing import parse_toml
 
 _MODEL_KEYS = {"row_sigma", "channel_sigma", "position_sigma", "shape_slope", "magnitude_scale", "bias_scale"}
 _WEIGHTED = {"name", "type", "inputs", "out", "density", "bits", "relu", "source", *_MODEL_KEYS}
@@ -103,7 +103,7 @@ class _Reader:
 
     def __init__(self, table: dict[str, Any], where: str, allowed: set[str]) -> None:
         if not isinstance(table, dict):
-            raise InputError(f"{where}: expected a table, got {table!r}")
+            raise InputError(f"{where}: expected a table, got {table!r:.60}")
         unknown = sorted(set(table) - allowed)
         if unknown:
             raise InputError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
@@ -140,10 +140,7 @@ class _Reader:
 
 def parse_spec(text: str, origin: str) -> Spec:
     """Parse and check a spec; shapes are inferred, nothing is generated."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{origin}: not valid TOML ({exc})") from None
+    data = parse_toml(text, origin)
     top = _Reader(data, origin, _TOP_KEYS)
     name = top.get("name", str)
     models = _models(data.get("weights", {}), origin)
@@ -158,10 +155,10 @@ def parse_spec(text: str, origin: str) -> Spec:
     plan, previous, seen = [], INPUT, set()
     for index, raw in enumerate(ops):
         where = f"{origin} op #{index + 1}"
-        if not isinstance(raw, dict) or not isinstance(raw.get("type"), str) or raw["type"] not in _OP_KEYS:
-            raise InputError(
-                f"{where}: type must be one of {', '.join(_OP_KEYS)}, got {raw.get('type') if isinstance(raw, dict) else raw!r}"
-            )
+        if not isinstance(raw, dict):
+            raise InputError(f"{where}: expected an [[op]] table, got {raw!r:.60}")
+        if not isinstance(raw.get("type"), str) or raw["type"] not in _OP_KEYS:
+            raise InputError(f"{where}: type must be one of {', '.join(_OP_KEYS)}, got {raw.get('type')!r:.60}")
         reader = _Reader(raw, where, _OP_KEYS[raw["type"]])
         op_name = reader.get("name", str)
         where = f"{origin} op {op_name!r}"

@@ -53,6 +53,8 @@ class WeightModel:
 
     def updated(self, values: dict[str, float], origin: str) -> WeightModel:
         """A copy with some parameters replaced; unknown names or negative values are the caller's mistake."""
+        if not isinstance(values, dict):
+            raise InputError(f"{origin}: expected a table of weight-model parameters, got {values!r:.60}")
         known = {f.name for f in fields(self)}
         unknown = sorted(set(values) - known)
         if unknown:
