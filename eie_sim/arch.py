@@ -98,7 +98,7 @@ def validate(arch: ArchConfig) -> None:
         value = getattr(arch, f.name)
         if f.name in _CHOICES:
             if value not in _CHOICES[f.name]:
-                raise InputError(f"{f.name}: unknown value {value!r}; choose one of {', '.join(_CHOICES[f.name])}")
+                raise InputError(f"{f.name}: unknown value {value!r:.60}; choose one of {', '.join(_CHOICES[f.name])}")
             continue
         want_int = f.type in ("int", int)
         if (
@@ -106,7 +106,7 @@ def validate(arch: ArchConfig) -> None:
             or not isinstance(value, (int, float))
             or (want_int and not float(value).is_integer())
         ):
-            raise InputError(f"{f.name}: expected {'an integer' if want_int else 'a number'}, got {value!r}")
+            raise InputError(f"{f.name}: expected {'an integer' if want_int else 'a number'}, got {value!r:.60}")
         low, high = _LIMITS[f.name]
         if not low <= value <= high:
             raise InputError(f"{f.name}: {value} is out of range [{low:g}, {high:g}]")

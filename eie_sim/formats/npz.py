@@ -22,6 +22,7 @@ import zipfile
 import zlib
 from dataclasses import fields
 from pathlib import Path
+from tokenize import TokenError
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -98,8 +99,19 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray]:
                 return {key: archive[key] for key in archive.files}
     except InputError:
         raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, KeyError, RuntimeError) as exc:
-        # RuntimeError (NotImplementedError too): zipfile's encrypted members, unsupported versions and features
+    except (
+        OSError,
+        ValueError,
+        EOFError,
+        zipfile.BadZipFile,
+        zlib.error,
+        KeyError,
+        RuntimeError,
+        SyntaxError,
+        TokenError,
+    ) as exc:
+        # RuntimeError (NotImplementedError too): zipfile's encrypted members, unsupported versions and features;
+        # SyntaxError and TokenError: numpy parses a header as a Python literal, and a garbled one may not tokenize
         raise InputError(f"{path}: not a readable .npz file ({type(exc).__name__}: {exc})") from None
 
 
@@ -155,7 +167,8 @@ def _from_chain(path: Path, arrays: dict[str, np.ndarray], seed: int, weight_bit
         weights = arrays[f"{name}.weight"]
         if weights.ndim not in (2, 4):
             raise InputError(
-                f"{name}.weight: expected 2 dimensions (outputs x inputs) or 4 (out x in x kh x kw), got shape {weights.shape}"
+                f"{name}.weight: expected 2 dimensions (outputs x inputs) or 4 (out x in x kh x kw), "
+                f"got shape {weights.shape}"
             )
         kind = "fc" if weights.ndim == 2 else "conv"
         weights = _weights(arrays, name, kind)

@@ -124,7 +124,7 @@ class _Reader:
         value = self.table[key]
         kinds = kind if isinstance(kind, tuple) else (kind,)
         if isinstance(value, bool) != (bool in kinds) or not isinstance(value, kinds):
-            raise InputError(f"{self.where}: {key} must be {' or '.join(k.__name__ for k in kinds)}, got {value!r}")
+            raise InputError(f"{self.where}: {key} must be {' or '.join(k.__name__ for k in kinds)}, got {value!r:.60}")
         if low is not None and not low <= value <= (high if high is not None else math.inf):
             raise InputError(
                 f"{self.where}: {key} = {value} is out of range [{low}, {high if high is not None else 'inf'}]"
@@ -134,7 +134,7 @@ class _Reader:
     def names(self, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
         value = self.table.get(key, list(default))
         if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-            raise InputError(f"{self.where}: {key} must be a non-empty list of tensor names, got {value!r}")
+            raise InputError(f"{self.where}: {key} must be a non-empty list of tensor names, got {value!r:.60}")
         return tuple(value)
 
 
@@ -199,11 +199,11 @@ def _input_table(table: Any, where: str) -> dict[str, Any]:
     model = reader.get("model", str, "sparse")
     shape = reader.get("shape", list)
     if not shape or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in shape):
-        raise InputError(f"{where}: shape must be a list of positive integers, got {shape!r}")
+        raise InputError(f"{where}: shape must be a list of positive integers, got {shape!r:.60}")
     if model == "image" and len(shape) != 3:
         raise InputError(f"{where}: an image input has shape [channels, height, width], got {shape}")
     if model not in ("image", "sparse"):
-        raise InputError(f"{where}: model must be 'image' or 'sparse', got {model!r}")
+        raise InputError(f"{where}: model must be 'image' or 'sparse', got {model!r:.60}")
     return {
         "shape": shape,
         "model": model,
@@ -223,7 +223,7 @@ def _plan_op(
     if own:
         fan_in = reader.get("in", int, low=1)
         if not isinstance(raw["input"], dict):
-            raise InputError(f"{where}: input must be a table (density, signed), got {raw['input']!r}")
+            raise InputError(f"{where}: input must be a table (density, signed), got {raw['input']!r:.60}")
         table = _input_table({**raw["input"], "shape": [fan_in]}, f"{where} [op.input]")
         raw = {**raw, "input": table}
         shapes = {**shapes, inputs[0]: (fan_in,)}

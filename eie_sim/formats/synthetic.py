@@ -65,7 +65,7 @@ class WeightModel:
             high = MODEL_LIMITS[key]
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= high:
                 raise InputError(
-                    f"{origin}: weight-model parameter {key} must be a number in [0, {high:g}], got {value!r}"
+                    f"{origin}: weight-model parameter {key} must be a number in [0, {high:g}], got {value!r:.60}"
                 )
         return replace(self, **{k: float(v) for k, v in values.items()})
 
