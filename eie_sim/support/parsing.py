@@ -8,26 +8,28 @@ from __future__ import annotations
 
 import json
 import tomllib
+from collections.abc import Callable
 from typing import Any
 
 from eie_sim.errors import InputError
 
+_CONTAINERS = {"TOML": "arrays or tables", "JSON": "arrays or objects"}
+
+
+def _parse(loads: Callable[[str], Any], error: type[ValueError], text: str, origin: str, language: str) -> Any:
+    try:
+        return loads(text)
+    except error as exc:
+        raise InputError(f"{origin}: not valid {language} ({exc})") from None
+    except RecursionError:
+        raise InputError(f"{origin}: {_CONTAINERS[language]} nested too deep to read") from None
+
 
 def parse_toml(text: str, origin: str) -> dict[str, Any]:
     """The table of a TOML document; `origin` (a file name) leads every error message."""
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{origin}: not valid TOML ({exc})") from None
-    except RecursionError:
-        raise InputError(f"{origin}: arrays or tables nested too deep to read") from None
+    return _parse(tomllib.loads, tomllib.TOMLDecodeError, text, origin, "TOML")
 
 
 def parse_json(text: str, origin: str) -> Any:
     """The value of a JSON document; `origin` (a file, or an array of one) leads every error message."""
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{origin}: not valid JSON ({exc})") from None
-    except RecursionError:
-        raise InputError(f"{origin}: arrays or objects nested too deep to read") from None
+    return _parse(json.loads, json.JSONDecodeError, text, origin, "JSON")
