@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from eie_sim.errors import InputError
+from eie_sim.support.files import read_text
+from eie_sim.support.parsing import parse_toml
 
 DRAM_TYPES = ("LPDDR4", "DDR3", "GDDR5", "HBM2")
 CONV_MAPPINGS = ("channels", "positions")
@@ -97,7 +98,7 @@ def validate(arch: ArchConfig) -> None:
         value = getattr(arch, f.name)
         if f.name in _CHOICES:
             if value not in _CHOICES[f.name]:
-                raise InputError(f"{f.name}: unknown value {value!r}; choose one of {', '.join(_CHOICES[f.name])}")
+                raise InputError(f"{f.name}: unknown value {value!r:.60}; choose one of {', '.join(_CHOICES[f.name])}")
             continue
         want_int = f.type in ("int", int)
         if (
@@ -105,7 +106,7 @@ def validate(arch: ArchConfig) -> None:
             or not isinstance(value, (int, float))
             or (want_int and not float(value).is_integer())
         ):
-            raise InputError(f"{f.name}: expected {'an integer' if want_int else 'a number'}, got {value!r}")
+            raise InputError(f"{f.name}: expected {'an integer' if want_int else 'a number'}, got {value!r:.60}")
         low, high = _LIMITS[f.name]
         if not low <= value <= high:
             raise InputError(f"{f.name}: {value} is out of range [{low:g}, {high:g}]")
@@ -125,16 +126,7 @@ def validate(arch: ArchConfig) -> None:
 def arch_from_toml(path: str | Path, **overrides: Any) -> ArchConfig:
     """Load an ArchConfig from a TOML file (a table of field = value, optionally under [arch]); overrides win."""
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such architecture file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read architecture file ({exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{path}: not valid TOML ({exc})") from None
-    except RecursionError:
-        raise InputError(f"{path}: arrays or tables nested too deep to read") from None
+    data = parse_toml(read_text(path, "architecture file"), str(path))
     if "arch" in data:
         data = _arch_table(path, data)
     known = {f.name for f in fields(ArchConfig)}

@@ -45,5 +45,5 @@ def test_bad_toml_is_a_clear_error(tmp_path, text, match):
 
 
 def test_missing_toml(tmp_path):
-    with pytest.raises(InputError, match="no such architecture file"):
+    with pytest.raises(InputError, match=r"nope.toml: no such file \(the architecture file\)"):
         arch_from_toml(tmp_path / "nope.toml")

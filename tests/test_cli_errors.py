@@ -19,6 +19,7 @@ import pytest
 import sample_files
 
 from eie_sim.cli import main
+from eie_sim.support.files import TEXT_LIMIT
 
 pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")  # a warning would be a second stderr line
 
@@ -282,6 +283,66 @@ def test_architecture_file_with_a_misplaced_table(capsys, files, text, named):
 def test_architecture_file_nested_too_deep(capsys, files, opening, closing):
     files["arch"].write_text(f"n_pes = {opening * 5000}1{closing * 5000}\n")
     fails(capsys, ["simulate", files["spec"], "--arch", files["arch"]], files["arch"], "deep")
+
+
+@pytest.mark.parametrize("opening, closing", [("[", "]"), ("{a = ", "}")], ids=["arrays", "inline-tables"])
+def test_workload_spec_nested_too_deep(capsys, files, opening, closing):
+    files["spec"].write_text(f'name = "deep"\nx = {opening * 5000}1{closing * 5000}\n')
+    fails(capsys, ["simulate", files["spec"]], files["spec"], "deep")
+
+
+def test_graph_json_nested_too_deep(capsys, files):
+    with np.load(files["graph"]) as archive:
+        arrays = {key: archive[key] for key in archive.files}
+    arrays["graph"] = np.array("[" * 100_000 + "]" * 100_000)
+    np.savez(files["graph"], **arrays)
+    fails(capsys, ["simulate", files["graph"]], files["graph"], "graph", "deep")
+
+
+FC_OP = '[[op]]\nname = "f"\ntype = "fc"\nin = 4\nout = 2\ndensity = 0.5\nbits = 4\n[op.input]\ndensity = 0.5\n'
+
+
+@pytest.mark.parametrize(
+    "text, named",
+    [
+        ("op = 3\n", "[[op]]"),
+        ("op = [1, 2]\n", "op #1: expected an [[op]] table"),
+        ("op = [[1]]\n", "op #1: expected an [[op]] table"),
+        ("weights = [1]\n" + FC_OP, "[weights]"),
+        ("weights = 3\n" + FC_OP, "[weights]"),
+        ("weights = {fc = [1]}\n" + FC_OP, "[weights.fc]: expected a table"),
+        ("weights = {conv = 3}\n" + FC_OP, "[weights.conv]: expected a table"),
+        ("input = 3\n" + FC_OP, "[input]"),
+        ("input = [[1]]\n" + FC_OP, "[input]"),
+        (FC_OP.replace("[op.input]\ndensity = 0.5\n", "input = [1]\n"), "input must be a table"),
+    ],
+    ids=["op-number", "op-list", "op-nested-list", "weights-list", "weights-number", "weights.fc-list",
+         "weights.conv-number", "input-number", "input-array-of-tables", "op.input-list"],
+)  # fmt: skip
+def test_workload_spec_with_a_wrong_typed_table(capsys, tmp_path, text, named):
+    spec = tmp_path / "typed.toml"
+    spec.write_text('name = "typed"\n' + text)
+    fails(capsys, ["simulate", spec], spec, named)
+
+
+@pytest.mark.parametrize("kind", ["spec", "arch", "prototxt", "net"])
+def test_an_endless_input_file_is_not_read_whole(capsys, files, kind):
+    """A file that is /dev/zero stops at the text limit (a text file) or at the size it reports (a binary one)."""
+    files[kind].unlink()
+    files[kind].symlink_to("/dev/zero")
+    fails(capsys, _argv(kind, files["net" if kind == "prototxt" else kind], files), files[kind])
+
+
+@pytest.mark.parametrize("kind", ["spec", "arch", "prototxt"])
+def test_a_text_file_beyond_the_limit_is_refused_unread(capsys, files, kind):
+    with open(files[kind], "r+b") as handle:
+        handle.truncate(TEXT_LIMIT + 1)  # a sparse file: nothing is written to the disk
+    line = fails(capsys, _argv(kind, files["net" if kind == "prototxt" else kind], files), files[kind])
+    assert "more than 16 MiB" in line
+
+
+def test_arch_from_dev_zero(capsys, files):
+    fails(capsys, ["simulate", files["spec"], "--arch", "/dev/zero"], "/dev/zero", "16 MiB")
 
 
 @pytest.mark.parametrize("address", ["tcp://::::", "", "foo", "tcp://host", "tcp://127.0.0.1:99999", "xyz://h:1"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import os
 import re
 from importlib import resources
 from pathlib import Path
@@ -78,6 +79,24 @@ def test_a_section_without_source_is_an_error(tmp_path: Path) -> None:
     path = tmp_path / "energy.toml"
     path.write_text(TABLE_TEXT.replace('[queue]\nnode_nm = 45\nsource = "', '[queue]\nnode_nm = 45\nnote = "'))
     with pytest.raises(InputError, match=r"\[queue\] has no source"):
+        load_energy_table(path)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"x = " + b"[" * 5000 + b"1" + b"]" * 5000, "nested too deep"),
+        (None, "more than 16 MiB"),
+        (b"x = \x80", "UTF-8"),
+    ],
+    ids=["deep", "huge", "bytes"],
+)
+def test_an_unreadable_table_is_one_error_naming_it(tmp_path: Path, data: bytes | None, message: str) -> None:
+    path = tmp_path / "energy.toml"
+    path.write_bytes(data or b"")
+    if data is None:
+        os.truncate(path, 16 * 2**20 + 1)  # sparse: nothing is written to the disk
+    with pytest.raises(InputError, match=f"{path}: .*{message}"):
         load_energy_table(path)
 
 

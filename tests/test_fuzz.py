@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import zipfile
 from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
@@ -255,3 +256,121 @@ def test_odd_parameters_on_the_command_line(flags):
     assert result["total"]["cycles"] > 0 and result["total"]["energy_pj"]["total"] > 0
     if "--pes" in flags:
         assert result["arch"]["n_pes"] == flags["--pes"]
+
+
+sizes = st.one_of(st.integers(0, 12), st.sampled_from([10**5, 2**31, 2**32 + 1, 10**12, 2**62]))
+npy_descrs = st.sampled_from(
+    ["<f4", "<f8", "<f2", ">f4", "|u1", "<i8", "|b1", "<c8", "|O", "<U3", "|S0", "|V4", "<M8[s]", "<f16"]
+)
+
+
+@st.composite
+def npy_file(draw: st.DrawFn, array: np.ndarray) -> bytes:
+    """`array` as an .npy file (format 1.0 or 2.0) whose header may claim another shape or type and whose data may
+    be cut short; the whole maybe damaged."""
+    header = io.BytesIO()
+    write = draw(st.sampled_from([np.lib.format.write_array_header_1_0, np.lib.format.write_array_header_2_0]))
+    shape = draw(st.one_of(st.just(array.shape), st.lists(sizes, max_size=4).map(tuple)))
+    descr = draw(st.one_of(st.just(array.dtype.str), npy_descrs))
+    write(header, {"descr": descr, "fortran_order": draw(st.booleans()), "shape": shape})
+    data = array.tobytes()
+    raw = header.getvalue() + data[: draw(st.sampled_from([len(data), draw(st.integers(0, len(data)))]))]
+    return draw(damaged(raw)) if draw(st.booleans()) else raw
+
+
+def limited_memory(load: Callable[[], Network]) -> None:
+    """clean_or_correct under a 2 GiB limit, so that a declared size the machine could hold is still refused."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("EIE_SIM_MEMORY_LIMIT", "2G")
+        clean_or_correct(load)
+
+
+@fuzz(150)
+@given(data=st.data())
+def test_declared_npy_headers_in_an_npz(originals, data):
+    """One array of the plain file behind a header that claims another shape or type (up to 2**62 elements), cut
+    short or garbled, stored plain or deflated: refused from the header, or read as declared."""
+    with np.load(originals["plain"]) as archive:
+        arrays = {key: archive[key] for key in archive.files}
+    chosen = data.draw(st.sampled_from(sorted(arrays)))
+    path = originals["plain"].with_name("declared.npz")
+    with zipfile.ZipFile(path, "w", data.draw(st.sampled_from([zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED]))) as out:
+        for key, value in arrays.items():
+            buffer = io.BytesIO()
+            np.save(buffer, value)
+            out.writestr(f"{key}.npy", data.draw(npy_file(value)) if key == chosen else buffer.getvalue())
+    limited_memory(lambda: load_workload(str(path)))
+
+
+@fuzz(150)
+@given(data=st.data())
+def test_declared_sizes_in_an_onnx_model(originals, data):
+    """The sample ONNX model with an initializer's dims or type, the input's dims, or an initializer turned into
+    external data (a real file, a missing one, /dev/zero, outside the directory; any offset and length) changed."""
+    onnx = pytest.importorskip("onnx")
+    directory = originals["onnx"].parent
+    (directory / "weights.bin").write_bytes(np.arange(1024, dtype=np.float32).tobytes())
+    if not (directory / "zero.bin").exists():
+        (directory / "zero.bin").symlink_to("/dev/zero")
+    model = onnx.load(str(originals["onnx"]))
+    tensor = data.draw(st.sampled_from(list(model.graph.initializer)))
+    change = data.draw(st.sampled_from(["dims", "type", "input", "external"]))
+    if change == "dims":
+        tensor.dims[:] = data.draw(st.lists(st.one_of(sizes, st.integers(-3, -1)), max_size=4))
+    elif change == "type":
+        tensor.data_type = data.draw(st.integers(0, 25))
+    elif change == "input":
+        for dim in model.graph.input[0].type.tensor_type.shape.dim:
+            dim.dim_value = data.draw(st.sampled_from([-1, 0, 1, 2, 10, 10**9, 10**10, 2**40]))
+    else:
+        tensor.ClearField("raw_data")
+        tensor.ClearField("float_data")
+        tensor.data_location = onnx.TensorProto.EXTERNAL
+        locations = ["weights.bin", "zero.bin", "missing.bin", "../weights.bin", "/dev/zero", ""]
+        tensor.external_data.add(key="location", value=data.draw(st.sampled_from(locations)))
+        for key in data.draw(st.lists(st.sampled_from(["offset", "length"]), unique=True)):
+            value = data.draw(st.one_of(st.integers(-8, 5000), st.sampled_from([2**34, 2**62]), st.just("x")))
+            tensor.external_data.add(key=key, value=str(value))
+    path = directory / "declared.onnx"
+    onnx.save(model, str(path))
+    limited_memory(lambda: load_workload(str(path)))
+
+
+def nested(depth: int, brackets: tuple[str, str]) -> str:
+    return f"{brackets[0] * depth}1{brackets[1] * depth}"
+
+
+@fuzz(60)
+@given(
+    data=st.data(),
+    kind=st.sampled_from(["spec", "arch"]),
+    depth=st.integers(1, 4000),
+    brackets=st.sampled_from([("[", "]"), ("{a = ", "}"), ("[{a = ", "}]")]),
+)
+def test_deeply_nested_values_in_toml(originals, data, kind, depth, brackets):
+    """A value of the spec or architecture file replaced by arrays or inline tables nested up to 4000 deep."""
+    text = sample_files.CNN_SPEC if kind == "spec" else ARCH_FILE
+    lines = text.splitlines()
+    at = data.draw(st.sampled_from([i for i, line in enumerate(lines) if " = " in line]))
+    lines[at] = f"{lines[at].split(' = ')[0]} = {nested(depth, brackets)}"
+    path = originals[kind].with_name(f"nested_{kind}.toml")
+    path.write_text("\n".join(lines) + "\n")
+    if kind == "arch":
+        simulate_with_arch_file(originals, path)
+    else:
+        clean_or_correct(lambda: load_workload(str(path)))
+
+
+@fuzz(40)
+@given(data=st.data(), depth=st.integers(1, 200_000), brackets=st.sampled_from([("[", "]"), ('{"a": ', "}")]))
+def test_deeply_nested_values_in_a_graph(originals, data, depth, brackets):
+    """A field of the compressed form's graph JSON replaced by arrays or objects nested up to 200,000 deep."""
+    with np.load(originals["graph"]) as archive:
+        contents = {key: archive[key] for key in archive.files}
+    graph = json.loads(str(contents["graph"]))
+    record = data.draw(st.sampled_from(graph["ops"]))
+    record[data.draw(st.sampled_from(sorted(record)))] = "NESTED"
+    contents["graph"] = np.array(json.dumps(graph).replace('"NESTED"', nested(depth, brackets)))
+    path = originals["graph"].with_name("nested_graph.npz")
+    np.savez(path, **contents)
+    clean_or_correct(lambda: load_workload(str(path)))

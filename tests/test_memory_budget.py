@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import struct
 import subprocess
 import sys
 import time
+import zipfile
 
 import numpy as np
 import pytest
@@ -74,6 +76,29 @@ def test_an_npz_is_measured_from_its_headers_before_it_is_inflated(monkeypatch, 
     monkeypatch.setenv("EIE_SIM_MEMORY_LIMIT", str(memory_budget.BASELINE + 4_000_000))
     with pytest.raises(InputError, match=r"zeros.npz: needs about .* \(1,000,000 weights\)"):
         load_workload(str(path))
+
+
+def npy_header(shape: tuple[int, ...], descr: str = "<f4") -> bytes:
+    """An .npy file's header alone: it declares `shape`, and no data follows."""
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, {"descr": descr, "fortran_order": False, "shape": shape})
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("compression", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED], ids=["plain", "compressed"])
+@pytest.mark.parametrize(
+    "member, named",
+    [("b.weight", "10,000,000,006 weights"), ("input", "40,000,000,000 bytes of file contents")],
+    ids=["weights", "input"],
+)
+def test_an_npy_header_claiming_100000_by_100000_is_one_line(capsys, tmp_path, compression, member, named):
+    path = tmp_path / "claims.npz"
+    with zipfile.ZipFile(path, "w", compression) as archive:
+        archive.writestr("a.weight.npy", npy_header((3, 2)) + np.ones((3, 2), "<f4").tobytes())
+        archive.writestr(f"{member}.npy", npy_header((100_000, 100_000)))
+    assert main(["simulate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "MemoryError" not in err and str(path) in err and named in err, err
 
 
 def test_parallel_workers_multiply_the_need():

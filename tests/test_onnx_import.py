@@ -285,3 +285,89 @@ def test_corrupt_onnx_through_the_cli_exits_2(tmp_path, capsys):
     assert main(["simulate", str(path)]) == 2
     err = capsys.readouterr().err
     assert "broken.onnx: not a valid ONNX model" in err and "Traceback" not in err
+
+
+def one_line(capsys, path, *names):
+    """`eie-sim simulate path` fails with one line naming `path` and each of `names`."""
+    from eie_sim.cli import main
+
+    assert main(["simulate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err and str(path) in err, err
+    for name in names:
+        assert name in err, (name, err)
+    return err
+
+
+def gemm_model(tmp_path, batch, weight, name="declared"):
+    """A Gemm of an input (batch, features) by `weight` (a TensorProto), a file of a few hundred bytes at most."""
+    features = weight.dims[0]
+    graph = helper.make_graph(
+        [helper.make_node("Gemm", ["x", weight.name], ["y"], name="fc")],
+        name,
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [batch, features])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [batch, weight.dims[1]])],
+        [weight],
+    )
+    path = tmp_path / f"{name}.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)]), path)
+    return path
+
+
+@pytest.fixture
+def nothing_large(monkeypatch):
+    """Reading external data or drawing the input fails the test: a refusal must come before either."""
+    import eie_sim.formats.onnx as reader
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("read or allocated before the memory check")
+
+    monkeypatch.setattr(onnx.external_data_helper, "load_external_data_for_tensor", forbidden)
+    monkeypatch.setattr(reader, "_network_input", forbidden)
+    monkeypatch.setenv("EIE_SIM_MEMORY_LIMIT", "8G")
+
+
+@pytest.mark.parametrize("batch", [10**9, 10**10])
+def test_an_input_of_billions_of_values_is_refused_before_it_is_drawn(tmp_path, capsys, nothing_large, batch):
+    path = gemm_model(tmp_path, batch, numpy_helper.from_array(np.ones((1, 1), np.float32), "w"))
+    assert path.stat().st_size < 200
+    one_line(capsys, path, "GiB of memory", "values", "smaller input")
+
+
+def test_declared_initializer_dims_are_measured_before_the_data(tmp_path, capsys, nothing_large):
+    weight = TensorProto(name="w", data_type=TensorProto.FLOAT, dims=[100_000, 100_000])  # no data at all
+    one_line(capsys, gemm_model(tmp_path, 1, weight), "10,000,000,000 weights", "smaller or sparser network")
+
+
+def external(name, dims, **entries):
+    weight = TensorProto(name=name, data_type=TensorProto.FLOAT, dims=dims, data_location=TensorProto.EXTERNAL)
+    for key, value in entries.items():
+        weight.external_data.add(key=key, value=str(value))
+    return weight
+
+
+@pytest.mark.parametrize("declared", ["file size", "length"])
+def test_external_data_is_measured_before_it_is_read(tmp_path, capsys, nothing_large, declared):
+    """16 GiB of float32 weights beside a 100-byte model: a sparse file, or a `length` entry over a small file."""
+    data = tmp_path / "weights.bin"
+    with open(data, "wb") as handle:
+        handle.truncate(2**34 if declared == "file size" else 64)
+    entries = {"location": "weights.bin"} | ({"length": 2**34} if declared == "length" else {})
+    one_line(capsys, gemm_model(tmp_path, 1, external("w", [2**16, 2**16], **entries)), "4,294,967,296 weights")
+
+
+@pytest.mark.parametrize("where", ["missing", "device"])
+def test_external_data_that_cannot_be_read_is_named(tmp_path, capsys, where):
+    if where == "device":
+        (tmp_path / "weights.bin").symlink_to("/dev/zero")
+    path = gemm_model(tmp_path, 1, external("w", [4, 3], location="weights.bin"))
+    one_line(capsys, path, "external data", "'weights.bin'")
+
+
+def test_external_data_within_the_limit_still_loads(tmp_path):
+    weights = np.arange(12, dtype=np.float32).reshape(4, 3) / 8
+    (tmp_path / "weights.bin").write_bytes(weights.tobytes())
+    path = gemm_model(tmp_path, 2, external("w", [4, 3], location="weights.bin", length=48))
+    network = load_onnx(path, weight_bits=8)
+    np.testing.assert_array_equal(network.layers[0].dense_weights(), weights.T)
+    assert network.input.shape == (2, 4)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from functools import cache
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from eie_sim.formats.workloads import builtin_specs, list_workloads, load_worklo
 from eie_sim.model.functional import functional_model
 from eie_sim.model.network import Network
 from eie_sim.model.ops import INPUT, Flatten
+from eie_sim.studies.simulate import simulate
 
 
 @cache
@@ -246,6 +248,36 @@ def test_plain_npz_chain(tmp_path: Path) -> None:
     assert len(f.codebook) == 8 and f.code_bits == 3 and np.array_equal(f.dense_codes() == 0, fc == 0)
     assert isinstance(network.ops[1], Flatten) and c.relu and not f.relu
     assert functional_model(network, 16).float_tensors["f"].shape == (3,)
+
+
+def test_float16_npz_runs_as_its_float32_copy_without_warnings(tmp_path: Path) -> None:
+    """float16 values near float32's range checks must not overflow a cast (a RuntimeWarning on stderr)."""
+    rng = np.random.default_rng(1)
+    arrays = {
+        "a.weight": rng.normal(size=(6, 5)) * 1000 * (rng.random((6, 5)) < 0.6),
+        "a.bias": rng.normal(size=6),
+        "b.weight": rng.normal(size=(3, 6)) * 60000 / 4,
+        "input": np.abs(rng.normal(size=5)),
+    }
+    paths = {}
+    for dtype in (np.float16, np.float32):
+        paths[dtype] = tmp_path / f"{np.dtype(dtype).name}.npz"
+        np.savez(paths[dtype], **{key: value.astype(np.float16).astype(dtype) for key, value in arrays.items()})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        half, single = (simulate(load_workload(str(paths[dtype]))) for dtype in (np.float16, np.float32))
+    np.testing.assert_array_equal(half.output(), single.output())
+
+
+@pytest.mark.parametrize("where", ["a.weight", "a.bias", "input"])
+def test_float16_infinities_are_refused(tmp_path: Path, where: str) -> None:
+    arrays = {"a.weight": np.ones((3, 4), np.float16), "a.bias": np.zeros(3, np.float16), "input": np.ones(4)}
+    arrays[where] = arrays[where].astype(np.float16)
+    arrays[where].flat[1] = np.inf
+    path = tmp_path / "inf.npz"
+    np.savez(path, **arrays)
+    with pytest.raises(InputError, match="infinite|finite"):
+        load_workload(str(path))
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,7 @@ import numpy as np
 from eie_sim.errors import InputError
 from eie_sim.model.fixedpoint import frac_bits_for, qmax, to_fixed, to_float
 from eie_sim.model.network import Network
-from eie_sim.model.ops import FLOAT32_MAX, Layer
+from eie_sim.model.ops import Layer, within_float32
 from eie_sim.model.sparse import SparseCodes, code_dtype
 
 VALUE_BITS = 16  # EIE's codebook values are 16-bit fixed point (Han et al. 2016, Section IV)
@@ -91,7 +91,7 @@ def share(values: np.ndarray, bits: int, name: str = "weights") -> tuple[np.ndar
     _check_bits(bits, name)
     shape = np.shape(values)
     values = np.asarray(values).reshape(-1)
-    if values.dtype.kind not in "fiu" or not np.all(np.abs(values) <= FLOAT32_MAX):  # False for NaN too
+    if values.dtype.kind not in "fiu" or not within_float32(values):
         raise InputError(f"{name}: weights must be finite numbers within float32 range")
     if values.size == 0:
         return np.zeros(shape, dtype=code_dtype(bits)), np.zeros(1)

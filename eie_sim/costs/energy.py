@@ -9,7 +9,6 @@ EIE Table II) goes to `clock`, SRAM standby power to `leakage`. Every figure is 
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -23,6 +22,8 @@ from eie_sim.arch import DRAM_TYPES, ArchConfig
 from eie_sim.compress.encode import EncodedLayer
 from eie_sim.engine.job import LayerCounts
 from eie_sim.errors import InputError
+from eie_sim.support.files import read_text
+from eie_sim.support.parsing import parse_toml
 
 TABLE_NAME = "energy_45nm.toml"
 
@@ -89,14 +90,8 @@ def load_energy_table(path: str | Path | None = None) -> EnergyTable:
         text = resources.files("eie_sim.data").joinpath(TABLE_NAME).read_text()
     else:
         origin = str(path)
-        try:
-            text = Path(path).read_text()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"{path}: cannot read energy table ({exc})") from None
-    try:
-        table = EnergyTable(tomllib.loads(text), origin)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{origin}: not valid TOML ({exc})") from None
+        text = read_text(path, "energy table")
+    table = EnergyTable(parse_toml(text, origin), origin)
     EnergyModel.build(ArchConfig(), table)
     for kind in DRAM_TYPES:
         DRAM.from_table(table, kind)

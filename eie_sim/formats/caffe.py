@@ -407,7 +407,7 @@ def load_caffe_net(
             sizes = [LayerSize(i.name, i.shape[0], math.prod(i.shape[1:]), int(n)) for i, n in zip(weighted, counts)]
             build_need(sizes, file_bytes=size).check(str(net_path))  # from the header, before the file is read
             handle.seek(0)
-            data = handle.read()
+            data = handle.read(size)  # no more than was measured: a device such as /dev/zero has no end
     except FileNotFoundError:
         raise InputError(f"{net_path}: no such file") from None
     except OSError as exc:

@@ -22,6 +22,7 @@ import zipfile
 import zlib
 from dataclasses import fields
 from pathlib import Path
+from tokenize import TokenError
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -34,6 +35,7 @@ from eie_sim.model.ops import INPUT, Concat, Flatten, Layer, Op, Pool
 from eie_sim.model.sparse import SparseCodes, code_dtype
 from eie_sim.support.files import write_atomic
 from eie_sim.support.memory_budget import Need, build_need
+from eie_sim.support.parsing import parse_json
 
 GRAPH = "graph"
 _FORMAT = "eie-sim network"
@@ -97,8 +99,19 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray]:
                 return {key: archive[key] for key in archive.files}
     except InputError:
         raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, KeyError, RuntimeError) as exc:
-        # RuntimeError (NotImplementedError too): zipfile's encrypted members, unsupported versions and features
+    except (
+        OSError,
+        ValueError,
+        EOFError,
+        zipfile.BadZipFile,
+        zlib.error,
+        KeyError,
+        RuntimeError,
+        SyntaxError,
+        TokenError,
+    ) as exc:
+        # RuntimeError (NotImplementedError too): zipfile's encrypted members, unsupported versions and features;
+        # SyntaxError and TokenError: numpy parses a header as a Python literal, and a garbled one may not tokenize
         raise InputError(f"{path}: not a readable .npz file ({type(exc).__name__}: {exc})") from None
 
 
@@ -154,7 +167,8 @@ def _from_chain(path: Path, arrays: dict[str, np.ndarray], seed: int, weight_bit
         weights = arrays[f"{name}.weight"]
         if weights.ndim not in (2, 4):
             raise InputError(
-                f"{name}.weight: expected 2 dimensions (outputs x inputs) or 4 (out x in x kh x kw), got shape {weights.shape}"
+                f"{name}.weight: expected 2 dimensions (outputs x inputs) or 4 (out x in x kh x kw), "
+                f"got shape {weights.shape}"
             )
         kind = "fc" if weights.ndim == 2 else "conv"
         weights = _weights(arrays, name, kind)
@@ -195,7 +209,7 @@ def _check_input(first: Layer, x: np.ndarray) -> None:
 
 def _from_graph(path: Path, arrays: dict[str, np.ndarray]) -> Network:
     try:
-        graph = json.loads(str(arrays[GRAPH]))
+        graph = parse_json(str(arrays[GRAPH]), f"{path}: the graph array")
         if not isinstance(graph, dict) or graph.get("format") != _FORMAT or not isinstance(graph.get("ops"), list):
             raise InputError(f"{path}: the graph array is not an {_FORMAT} graph")
         if not all(isinstance(name, str) for name in graph["extra_inputs"]):
@@ -218,7 +232,7 @@ def _from_graph(path: Path, arrays: dict[str, np.ndarray]) -> Network:
         )
     except InputError:
         raise
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"{path}: malformed network graph ({type(exc).__name__}: {exc})") from None
 
 

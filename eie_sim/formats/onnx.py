@@ -11,6 +11,9 @@ The input tensor drops its batch dimension of 1; a 2-D input (N, features) with 
 from __future__ import annotations
 
 import math
+import os
+import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -21,14 +24,18 @@ from eie_sim.compress.prune import prune_to_density
 from eie_sim.compress.share import make_layer
 from eie_sim.errors import InputError
 from eie_sim.model.network import Network
-from eie_sim.model.ops import FLOAT32_MAX, INPUT, Concat, Flatten, Layer, Op, Pool
+from eie_sim.model.ops import INPUT, Concat, Flatten, Layer, Op, Pool, within_float32
 from eie_sim.model.shapes import conv_output_size, pool_output_size
+from eie_sim.support.memory_budget import LayerSize, Need, build_need, network_need
 from eie_sim.support.optional import require
 
 SUPPORTED_OPS = (
     "Gemm", "MatMul", "Add", "Conv", "Relu", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
     "Concat", "Flatten", "Reshape", "Dropout", "Identity", "Constant", "Softmax",
 )  # fmt: skip
+
+
+_DRAW_CHUNK = 1 << 20  # random input values drawn at a time
 
 
 def _onnx() -> Any:
@@ -85,6 +92,17 @@ class _Importer:
         except (ValueError, TypeError, KeyError) as exc:  # KeyError: a data_type onnx does not know
             raise InputError(f"{self.where}: {owner}: its data does not match its shape and type ({exc!r})") from None
 
+    def layer_sizes(self) -> list[LayerSize]:
+        """The weighted layers as LayerSizes (every weight counted as a non-zero), from shapes alone."""
+        sizes = []
+        for item in self.items:
+            if isinstance(item, _Dense):
+                out = self.shapes[item.output]
+                vectors = math.prod(out[2:]) if item.kind == "conv" else out[0]
+                rows, cols = item.weights.shape[0], math.prod(item.weights.shape[1:])
+                sizes.append(LayerSize(item.name, rows, cols, item.weights.size, vectors))
+        return sizes
+
     def error(self, node: Any, message: str) -> InputError:
         return InputError(f"{self.where}: node {node.name or '(unnamed)'} ({node.op_type}): {message}")
 
@@ -123,7 +141,7 @@ class _Importer:
         value = self.constants[name]
         if not (np.issubdtype(value.dtype, np.floating) or np.issubdtype(value.dtype, np.integer)):
             raise self.error(node, f"{what} has dtype {value.dtype}; numbers are expected")
-        if not np.all(np.abs(value) <= FLOAT32_MAX):  # False for NaN too
+        if not within_float32(value):
             raise self.error(node, f"{what} holds NaN, infinite or beyond-float32 values")
         return value.astype(np.float64)
 
@@ -420,11 +438,20 @@ def _input_shape(value_info: Any, where: str) -> tuple[int, ...]:
 
 
 def _network_input(shape: tuple[int, ...], given: np.ndarray | None, seed: int, where: str) -> np.ndarray:
-    """The input array without a batch dimension of 1: the one given, or a seeded random one (non-negative images)."""
+    """The input array without a batch dimension of 1: the one given, or a seeded random one (non-negative images).
+
+    A random input is drawn in float64 a chunk at a time into its float32 array (the same values as one draw), so
+    that drawing needs no more than the input itself.
+    """
     internal = shape[1:] if shape[0] == 1 else shape
     if given is None:
         rng = np.random.default_rng(seed)
-        return (rng.random(internal) if len(internal) == 3 else rng.standard_normal(internal)).astype(np.float32)
+        draw = rng.random if len(internal) == 3 else rng.standard_normal
+        drawn = np.empty(internal, dtype=np.float32)
+        flat = drawn.reshape(-1)
+        for start in range(0, flat.size, _DRAW_CHUNK):
+            flat[start : start + _DRAW_CHUNK] = draw(min(_DRAW_CHUNK, flat.size - start))
+        return drawn
     array = np.asarray(given, dtype=np.float32)
     if array.shape not in (internal, shape):
         raise InputError(f"the input has shape {array.shape}, but {where} expects {shape}")
@@ -432,18 +459,77 @@ def _network_input(shape: tuple[int, ...], given: np.ndarray | None, seed: int, 
 
 
 def _load_model(path: Path) -> Any:
+    """The checked model with its external data, refused from the sizes it declares before anything large is read."""
     onnx = _onnx()
     from google.protobuf.message import Error as ProtobufError
 
     try:
-        model = onnx.load(str(path))
-        onnx.checker.check_model(model)
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            build_need([], file_bytes=size).check(str(path))  # the protobuf, before it is read
+            data = handle.read(size)  # no further than measured: a device such as /dev/zero has no end
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+    try:
+        model = onnx.load_model_from_string(data)
+        declared_need(model, path, size).check(str(path))
+        onnx.load_external_data_for_model(model, str(path.parent))
+        onnx.checker.check_model(model)
+    except InputError:
+        raise
     except (ProtobufError, onnx.checker.ValidationError, OSError, ValueError) as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"{path}: not a valid ONNX model ({first_line})") from None
     return model
+
+
+def _tensors(graph: Any) -> Iterator[Any]:
+    """Every tensor whose data a graph holds: its initializers and its nodes' tensor attributes, subgraphs too."""
+    yield from graph.initializer
+    for node in graph.node:
+        for attribute in node.attribute:
+            if attribute.HasField("t"):
+                yield attribute.t
+            yield from attribute.tensors
+            for subgraph in [*([attribute.g] if attribute.HasField("g") else []), *attribute.graphs]:
+                yield from _tensors(subgraph)
+
+
+def _external_bytes(tensor: Any, path: Path) -> int:
+    """The bytes of a tensor's external data (its `length`, or its file from `offset` on), from the file's size."""
+    entries = {entry.key: entry.value for entry in tensor.external_data}
+    location = entries.get("location", "")
+    try:
+        info = os.stat(path.parent / location)
+    except OSError as exc:
+        raise InputError(
+            f"{path}: the external data of {tensor.name!r}, {location!r}, cannot be read ({exc.strerror})"
+        ) from None
+    if not stat.S_ISREG(info.st_mode):
+        raise InputError(f"{path}: the external data of {tensor.name!r}, {location!r}, is not a regular file")
+    return int(entries["length"]) if "length" in entries else max(info.st_size - int(entries.get("offset", 0)), 0)
+
+
+def declared_need(model: Any, path: Path, size: int) -> Need:
+    """The memory importing `model` (read from `path`, of `size` bytes; its external data not yet) needs, from the
+    sizes it declares: every tensor becomes a dense float array, its stored bytes are held while it is converted,
+    and the input is drawn whole."""
+    weights, stored = 0, size
+    for tensor in _tensors(model.graph):
+        if any(dim < 0 for dim in tensor.dims):
+            raise InputError(f"{path}: tensor {tensor.name!r} has a negative dimension in {list(tensor.dims)}")
+        weights += math.prod(tensor.dims)
+        if tensor.data_location == tensor.EXTERNAL:
+            stored += _external_bytes(tensor, path)
+    constants = {tensor.name for tensor in model.graph.initializer}
+    inputs = sum(
+        math.prod(max(dim.dim_value, 1) for dim in value.type.tensor_type.shape.dim)
+        for value in model.graph.input
+        if value.name not in constants
+    )
+    return build_need([], dense_weights=weights, file_bytes=stored, inputs=inputs)
 
 
 def load_onnx(
@@ -470,6 +556,7 @@ def load_onnx(
         )
     if not importer.producer:
         raise InputError(f"{path}: no Gemm, MatMul or Conv node")
+    network_need(importer.layer_sizes(), sum(map(math.prod, importer.shapes.values()))).check(str(path))
     ops = tuple(
         compress_layer(item, weight_bits, density) if isinstance(item, _Dense) else item for item in importer.items
     )

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from eie_sim.errors import InputError
+from eie_sim.support.files import read_text
 
 _TOKEN = re.compile(
     r"""(?P<space>\s+|\#[^\n]*)
@@ -177,11 +178,4 @@ def parse(text: str, source: str = "<prototxt>") -> Message:
 
 def read(path: str | Path) -> Message:
     """Parse a prototxt file; unreadable files become an InputError naming them."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read as text ({exc})") from None
-    return parse(text, str(path))
+    return parse(read_text(path, "prototxt file"), str(path))

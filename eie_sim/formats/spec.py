@@ -13,7 +13,6 @@ Shapes are inferred op by op, so the spec is checked (and its weights counted) w
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +27,7 @@ from eie_sim.model.ops import INPUT, Concat, Flatten, Layer, Op, Pool
 from eie_sim.model.shapes import concat_output, conv_output, planes, pool_output
 from eie_sim.model.sparse import SparseCodes
 from eie_sim.support.memory_budget import LayerSize, build_need
+from eie_sim.support.parsing import parse_toml
 
 _MODEL_KEYS = {"row_sigma", "channel_sigma", "position_sigma", "shape_slope", "magnitude_scale", "bias_scale"}
 _WEIGHTED = {"name", "type", "inputs", "out", "density", "bits", "relu", "source", *_MODEL_KEYS}
@@ -104,7 +104,7 @@ class _Reader:
 
     def __init__(self, table: dict[str, Any], where: str, allowed: set[str]) -> None:
         if not isinstance(table, dict):
-            raise InputError(f"{where}: expected a table, got {table!r}")
+            raise InputError(f"{where}: expected a table, got {table!r:.60}")
         unknown = sorted(set(table) - allowed)
         if unknown:
             raise InputError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
@@ -125,7 +125,7 @@ class _Reader:
         value = self.table[key]
         kinds = kind if isinstance(kind, tuple) else (kind,)
         if isinstance(value, bool) != (bool in kinds) or not isinstance(value, kinds):
-            raise InputError(f"{self.where}: {key} must be {' or '.join(k.__name__ for k in kinds)}, got {value!r}")
+            raise InputError(f"{self.where}: {key} must be {' or '.join(k.__name__ for k in kinds)}, got {value!r:.60}")
         if low is not None and not low <= value <= (high if high is not None else math.inf):
             raise InputError(
                 f"{self.where}: {key} = {value} is out of range [{low}, {high if high is not None else 'inf'}]"
@@ -135,16 +135,13 @@ class _Reader:
     def names(self, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
         value = self.table.get(key, list(default))
         if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-            raise InputError(f"{self.where}: {key} must be a non-empty list of tensor names, got {value!r}")
+            raise InputError(f"{self.where}: {key} must be a non-empty list of tensor names, got {value!r:.60}")
         return tuple(value)
 
 
 def parse_spec(text: str, origin: str) -> Spec:
     """Parse and check a spec; shapes are inferred, nothing is generated."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{origin}: not valid TOML ({exc})") from None
+    data = parse_toml(text, origin)
     top = _Reader(data, origin, _TOP_KEYS)
     name = top.get("name", str)
     models = _models(data.get("weights", {}), origin)
@@ -159,10 +156,10 @@ def parse_spec(text: str, origin: str) -> Spec:
     plan, previous, seen = [], INPUT, set()
     for index, raw in enumerate(ops):
         where = f"{origin} op #{index + 1}"
-        if not isinstance(raw, dict) or not isinstance(raw.get("type"), str) or raw["type"] not in _OP_KEYS:
-            raise InputError(
-                f"{where}: type must be one of {', '.join(_OP_KEYS)}, got {raw.get('type') if isinstance(raw, dict) else raw!r}"
-            )
+        if not isinstance(raw, dict):
+            raise InputError(f"{where}: expected an [[op]] table, got {raw!r:.60}")
+        if not isinstance(raw.get("type"), str) or raw["type"] not in _OP_KEYS:
+            raise InputError(f"{where}: type must be one of {', '.join(_OP_KEYS)}, got {raw.get('type')!r:.60}")
         reader = _Reader(raw, where, _OP_KEYS[raw["type"]])
         op_name = reader.get("name", str)
         where = f"{origin} op {op_name!r}"
@@ -203,11 +200,11 @@ def _input_table(table: Any, where: str) -> dict[str, Any]:
     model = reader.get("model", str, "sparse")
     shape = reader.get("shape", list)
     if not shape or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in shape):
-        raise InputError(f"{where}: shape must be a list of positive integers, got {shape!r}")
+        raise InputError(f"{where}: shape must be a list of positive integers, got {shape!r:.60}")
     if model == "image" and len(shape) != 3:
         raise InputError(f"{where}: an image input has shape [channels, height, width], got {shape}")
     if model not in ("image", "sparse"):
-        raise InputError(f"{where}: model must be 'image' or 'sparse', got {model!r}")
+        raise InputError(f"{where}: model must be 'image' or 'sparse', got {model!r:.60}")
     return {
         "shape": shape,
         "model": model,
@@ -227,7 +224,7 @@ def _plan_op(
     if own:
         fan_in = reader.get("in", int, low=1)
         if not isinstance(raw["input"], dict):
-            raise InputError(f"{where}: input must be a table (density, signed), got {raw['input']!r}")
+            raise InputError(f"{where}: input must be a table (density, signed), got {raw['input']!r:.60}")
         table = _input_table({**raw["input"], "shape": [fan_in]}, f"{where} [op.input]")
         raw = {**raw, "input": table}
         shapes = {**shapes, inputs[0]: (fan_in,)}

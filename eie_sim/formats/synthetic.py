@@ -53,6 +53,8 @@ class WeightModel:
 
     def updated(self, values: dict[str, float], origin: str) -> WeightModel:
         """A copy with some parameters replaced; unknown names or negative values are the caller's mistake."""
+        if not isinstance(values, dict):
+            raise InputError(f"{origin}: expected a table of weight-model parameters, got {values!r:.60}")
         known = {f.name for f in fields(self)}
         unknown = sorted(set(values) - known)
         if unknown:
@@ -63,7 +65,7 @@ class WeightModel:
             high = MODEL_LIMITS[key]
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= high:
                 raise InputError(
-                    f"{origin}: weight-model parameter {key} must be a number in [0, {high:g}], got {value!r}"
+                    f"{origin}: weight-model parameter {key} must be a number in [0, {high:g}], got {value!r:.60}"
                 )
         return replace(self, **{k: float(v) for k, v in values.items()})
 

@@ -21,6 +21,7 @@ from eie_sim.formats.npz import load_npz, save_npz
 from eie_sim.formats.spec import Spec, build, parse_spec
 from eie_sim.model.network import Network
 from eie_sim.support.fetch import RELEASES, release_file
+from eie_sim.support.files import read_text
 
 __all__ = ["load_workload", "list_workloads", "workload_table", "save_npz"]
 
@@ -80,7 +81,7 @@ def _load(name_or_path: str, seed: int, weight_bits: int, image: str | None) -> 
     path = Path(name_or_path)
     suffix = path.suffix.lower()
     if suffix == ".toml":
-        return build(parse_spec(_read_text(path), str(path)), seed)
+        return build(parse_spec(read_text(path, "workload spec"), str(path)), seed)
     if suffix == ".npz":
         return load_npz(path, seed=seed, weight_bits=weight_bits)
     if suffix == ".net":
@@ -95,15 +96,6 @@ def _load(name_or_path: str, seed: int, weight_bits: int, image: str | None) -> 
         f"{name_or_path}: unknown workload; built-ins are {', '.join(list_workloads())}; released models "
         f"(`eie-sim fetch NAME`) are {', '.join(RELEASES)}; files are {_FILE_KINDS}"
     )
-
-
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text()
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read the workload spec ({exc})") from None
 
 
 def workload_table() -> pd.DataFrame:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from eie_sim.errors import InputError
-from eie_sim.model.ops import FLOAT32_MAX, INPUT, Layer, Op
+from eie_sim.model.ops import INPUT, Layer, Op, within_float32
 from eie_sim.model.shapes import Shape, infer_shapes
 
 
@@ -34,7 +34,7 @@ class Network:
         for name, tensor in self.inputs.items():
             if tensor.size == 0 or tensor.dtype.kind not in "fiu":
                 raise InputError(f"network {self.name}: input {name!r} must hold numbers, got {tensor.dtype}")
-            if not np.all(np.abs(tensor) <= FLOAT32_MAX):
+            if not within_float32(tensor):
                 raise InputError(f"network {self.name}: input {name!r} holds NaN, infinite or beyond-float32 values")
         try:
             shapes = infer_shapes(self.ops, {name: x.shape for name, x in self.inputs.items()})

@@ -15,7 +15,18 @@ from eie_sim.errors import InputError
 from eie_sim.model.sparse import SparseCodes
 
 INPUT = "input"
-FLOAT32_MAX = float(np.finfo(np.float32).max)  # weights, biases and inputs are float32 in the reference run
+_FLOAT32_MAX = np.float64(np.finfo(np.float32).max)
+
+
+def within_float32(values: np.ndarray) -> bool:
+    """Whether every value is a number float32 holds: weights, biases and inputs are float32 in the reference run.
+
+    NaN and infinities are not (a NaN makes the minimum and maximum NaN). The extremes are compared in float64, so
+    that a narrower array (float16) is not compared against float32's maximum cast to its own type, which overflows
+    to infinity and lets infinities pass; no array as large as `values` is made.
+    """
+    values = np.asarray(values)
+    return values.size == 0 or bool(values.min() >= -_FLOAT32_MAX and values.max() <= _FLOAT32_MAX)
 
 
 def _name_output(op: object) -> None:
@@ -68,12 +79,12 @@ class Layer:
             raise InputError(f"{where}: codebook must start with 0 and have at most 2**{self.code_bits} entries")
         if self.codes.nnz and int(self.codes.codes.max()) >= len(self.codebook):
             raise InputError(f"{where}: a code exceeds the codebook size {len(self.codebook)}")
-        if not np.all(np.abs(self.codebook) <= FLOAT32_MAX):  # False for NaN too
+        if not within_float32(self.codebook):
             raise InputError(f"{where}: codebook holds NaN, infinite or beyond-float32 values")
         if self.bias is not None:
             if self.bias.shape != (self.rows,):
                 raise InputError(f"{where}: bias has shape {self.bias.shape}, expected ({self.rows},)")
-            if not np.all(np.abs(self.bias) <= FLOAT32_MAX):
+            if not within_float32(self.bias):
                 raise InputError(f"{where}: bias holds NaN, infinite or beyond-float32 values")
 
     @classmethod

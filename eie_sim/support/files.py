@@ -1,4 +1,5 @@
-"""Writing files so that an interruption never leaves a partial one: write beside, then rename atomically."""
+"""Files in and out without surprises: text inputs read whole but never without bound, and outputs written so that
+an interruption never leaves a partial one (written beside, then renamed atomically)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,38 @@ import tempfile
 from pathlib import Path
 
 from eie_sim.errors import InputError
+
+TEXT_LIMIT = 16 << 20
+"""The largest text input read (a workload spec, an architecture file, a prototxt, an energy table), in bytes.
+
+Such files are a few KiB, written by hand or by a small script; one larger than this is a mistake (or endless, as
+/dev/zero is), and reading it whole could take all the memory there is.
+"""
+
+
+def read_text(path: str | Path, what: str, limit: int = TEXT_LIMIT) -> str:
+    """The UTF-8 text of the file at `path`, a `what` (e.g. "architecture file"), read whole if at most `limit` bytes.
+
+    Every failure (missing, a directory, unreadable, too large, not UTF-8) is an InputError naming the file. Lines
+    end in "\\n" whatever they ended in, as with open()'s universal newlines. A FIFO is read until its writer closes it.
+    """
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(limit + 1)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file (the {what})") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the {what} ({exc.strerror})") from None
+    if len(data) > limit:
+        raise InputError(
+            f"{path}: more than {limit / (1 << 20):g} MiB, far larger than any {what}; not read (the limit keeps an "
+            "endless or mistaken file from filling the memory)"
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: the {what} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def write_atomic(path: str | Path, data: str | bytes) -> None:

@@ -123,32 +123,55 @@ def _largest(parts: Iterable[tuple[str, str, int]]) -> tuple[str, str, int]:
 
 def build_need(sizes: list[LayerSize], dense_weights: int = 0, file_bytes: int = 0, inputs: int = 0) -> Need:
     """Building a network: every layer's non-zeros kept, the largest layer's transient work, dense float weights a
-    reader is handed (ONNX, plain .npz), a file read whole, and the input values."""
-    kept = NONZERO_KEPT * sum(s.nnz for s in sizes)
-    what, cause, work = _largest(
+    reader is handed (ONNX, plain .npz), files read whole, and the input values; the largest of these is named."""
+    layer, _, work = _largest(
         (f"layer {s.name}: {s.rows:,} x {s.cols:,} weights", "weights", NONZERO_WORK * s.nnz) for s in sizes
     )
-    total = BASELINE + kept + work + DENSE_WEIGHT * dense_weights + FILE_BYTE * file_bytes + TENSOR_VALUE * inputs
-    if TENSOR_VALUE * inputs > kept + work:
-        return Need(total, f"inputs of {inputs:,} values", _ADVICE["vectors"])
-    return Need(total, what or f"{dense_weights:,} weights", _ADVICE[cause])
+    parts = [
+        (
+            layer or f"{dense_weights:,} weights",
+            "weights",
+            NONZERO_KEPT * sum(s.nnz for s in sizes) + work + DENSE_WEIGHT * dense_weights,
+        ),
+        (f"inputs of {inputs:,} values", "vectors", TENSOR_VALUE * inputs),
+        (f"{file_bytes:,} bytes of file contents", "weights", FILE_BYTE * file_bytes),
+    ]
+    what, cause, _ = _largest(parts)
+    return Need(BASELINE + sum(part[2] for part in parts), what, _ADVICE[cause])
+
+
+def _vectors(s: LayerSize) -> tuple[str, str, int]:
+    return (
+        f"layer {s.name}: {s.vectors:,} input vectors of {s.cols:,} values",
+        "vectors",
+        VECTOR_VALUE * s.vectors * s.cols,
+    )
+
+
+def network_need(sizes: list[LayerSize], tensor_values: int) -> Need:
+    """Holding a network ready to run on any architecture: every layer's non-zeros, every tensor and every layer's
+    input vectors. Every simulation needs this and more (run_need), so a network whose declared shapes alone exceed
+    the limit is refused before its weights are compressed or its input is drawn."""
+    parts = [
+        (f"{sum(s.nnz for s in sizes):,} non-zero weights", "weights", NONZERO_KEPT * sum(s.nnz for s in sizes)),
+        (f"tensors of {tensor_values:,} values", "vectors", TENSOR_VALUE * tensor_values),
+        *(_vectors(s) for s in sizes),
+    ]
+    what, cause, _ = _largest(parts)
+    return Need(BASELINE + sum(part[2] for part in parts), what, _ADVICE[cause])
 
 
 def run_need(sizes: list[LayerSize], tensor_values: int, n_pes: int, rf_entries: int, max_gap: int) -> Need:
     """Simulating a network: what every layer keeps (non-zeros, encoding, input vectors) and every tensor, plus the
     largest layer's work (encoding and engine, or a dense product)."""
-    kept = BASELINE + NONZERO_KEPT * sum(s.nnz for s in sizes) + TENSOR_VALUE * tensor_values
+    kept = network_need(sizes, tensor_values).bytes
     parts = []
     for s in sizes:
         slices, entries = s.slices(n_pes, rf_entries), s.entries(n_pes, rf_entries, max_gap)
-        kept += SLICE_KEPT * slices + ENTRY_KEPT * entries + VECTOR_VALUE * s.vectors * s.cols
+        kept += SLICE_KEPT * slices + ENTRY_KEPT * entries
         parts += [
             (f"layer {s.name}: {slices:,} (tile, PE, column) slices of EIE format", "slices", SLICE_WORK * slices),
-            (
-                f"layer {s.name}: {s.vectors:,} input vectors of {s.cols:,} values",
-                "vectors",
-                VECTOR_VALUE * s.vectors * s.cols,
-            ),
+            _vectors(s),
             (
                 f"layer {s.name}: {s.rows:,} x {s.cols:,} weights",
                 "weights",
