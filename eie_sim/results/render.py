@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -38,9 +39,11 @@ def table(frame: pd.DataFrame, title: str = "") -> str:
     return "\n".join(([title, ""] if title else []) + rows) + "\n"
 
 
-def markdown(frame: pd.DataFrame) -> str:
-    """A GitHub-flavoured Markdown table, numbers formatted as in the terminal table."""
-    numeric = [pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns]
+def markdown(frame: pd.DataFrame, numeric: Sequence[bool] | None = None) -> str:
+    """A GitHub-flavoured Markdown table, numbers formatted as in the terminal table; `numeric` says which columns
+    to right-align when they hold numbers already formatted as text."""
+    if numeric is None:
+        numeric = [pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns]
     lines = [
         "| " + " | ".join(str(c) for c in frame.columns) + " |",
         "|" + "|".join("---:" if n else "---" for n in numeric) + "|",

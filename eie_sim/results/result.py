@@ -60,6 +60,10 @@ class Result:
         """The k largest outputs' indices: 16-bit fixed point as EIE computes them, and float32."""
         return self.functional.top_classes(k)
 
+    def rows(self) -> pd.DataFrame:
+        """The layers' rows and a last row named "total": the layout of CSV files and sweep results."""
+        return pd.concat([self.layers, pd.DataFrame([{"name": "total", **self.total.to_dict()}])], ignore_index=True)
+
     def to_dict(self) -> dict[str, Any]:
         return to_jsonable(
             {

@@ -51,8 +51,7 @@ def render_result(result: Result, fmt: str) -> str:
     if fmt == "json":
         return result.to_json()
     if fmt == "csv":
-        total = pd.DataFrame([{"name": "total", **result.total.to_dict()}])
-        return pd.concat([result.layers, total], ignore_index=True).to_csv(index=False)
+        return result.rows().to_csv(index=False)
     shown = result.layers.assign(
         shape=result.layers["rows"].astype(str) + " x " + result.layers["cols"].astype(str),
         energy_uj=result.layers["energy_total_pj"] / 1e6,
