@@ -10,6 +10,8 @@ import pandas as pd
 
 
 def _cell(value: object) -> str:
+    if value is pd.NA:
+        return ""
     if isinstance(value, (float, np.floating)):
         if np.isnan(value):
             return ""
@@ -53,7 +55,9 @@ def markdown(frame: pd.DataFrame, numeric: Sequence[bool] | None = None) -> str:
 
 
 def to_jsonable(value: object) -> object:
-    """numpy scalars and arrays to plain Python, for json.dumps."""
+    """numpy scalars and arrays to plain Python, for json.dumps; a missing value (NaN, pandas' NA) is null."""
+    if value is pd.NA or (isinstance(value, (float, np.floating)) and np.isnan(value)):
+        return None
     if isinstance(value, dict):
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
