@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -68,7 +69,6 @@ def _format(value: object, spec: str) -> str:
 class Validation:
     """The study's runs (sweep layout, one block of rows per configuration) and its comparisons."""
 
-    seed: int
     runs: pd.DataFrame
     comparisons: list[Comparison]
 
@@ -107,7 +107,7 @@ def run_validation(
         scalability({n: results[ArchConfig(n_pes=n)] for n in pes}),
         sram_width({(a.spmat_width, a.spmat_read_mode): r for a, r in results.items() if a.n_pes == base.arch.n_pes}),
     ]
-    return Validation(seed, runs, comparisons)
+    return Validation(runs, comparisons)
 
 
 def _pct(ours: float, theirs: float) -> float:
@@ -123,6 +123,7 @@ def _geomean(values: pd.Series) -> float:
 
 
 def latency(result: Result) -> Comparison:
+    """Each layer's time against Table IV's actual time, and its entries at peak against the theoretical time."""
     arch = result.arch
     rows = []
     for record, layer in zip(result.records, result.layers.itertuples()):
@@ -167,7 +168,9 @@ def latency(result: Result) -> Comparison:
     return Comparison("validation_latency", "Table IV: time per layer at 64 PEs", text, data, headings)
 
 
-def _latency_gap(row: dict, record: LayerRecord, weight_density: float, input_density: float, arch: ArchConfig) -> str:
+def _latency_gap(
+    row: dict[str, Any], record: LayerRecord, weight_density: float, input_density: float, arch: ArchConfig
+) -> str:
     compute_diff = _pct(row["compute_us"], row["table_iv_actual_us"])
     if row["placement"] != "resident":
         return (
@@ -216,6 +219,7 @@ def _why_off_chip(record: LayerRecord, arch: ArchConfig) -> str:
 
 
 def power(result: Result) -> Comparison:
+    """Table II's modules (fitted), its split by kind and the chip's power (not fitted) against eie-sim's."""
     counts = [r.counts for r in result.records]
     modules = calibration_frame(counts)
     rows = []
@@ -294,7 +298,7 @@ def power(result: Result) -> Comparison:
     return Comparison("validation_power", "Table II: power of one PE at 800 MHz", text, data, headings)
 
 
-def _chip_power(result: Result) -> dict:
+def _chip_power(result: Result) -> dict[str, Any]:
     """The whole chip's on-chip power over the layers whose weights stay on chip (the paper's setting)."""
     layers = result.layers
     resident = (layers["placement"] == "resident").to_numpy()
@@ -320,6 +324,7 @@ def _chip_power(result: Result) -> dict:
 
 
 def scalability(results: dict[int, Result]) -> Comparison:
+    """Speedup over the smallest PE count of `results` against linear speedup."""
     one = results[min(results)].layers.set_index("name")
     one_entries = one["useful_macs"] + one["filler_macs"]
     rows = []
@@ -374,6 +379,7 @@ def scalability(results: dict[int, Result]) -> Comparison:
 
 
 def sram_width(results: dict[tuple[int, str], Result]) -> Comparison:
+    """The AlexNet layers' sparse-matrix read energy per (width, read mode) against the paper's best width."""
     best = published.FIG_9_BEST_WIDTH_BITS
     rows = []
     for (width, mode), result in results.items():
