@@ -357,11 +357,11 @@ def scalability(results: dict[int, Result]) -> Comparison:
     data = pd.DataFrame(rows)
     data["diff_pct"] = 100 * (data["eie_sim_speedup"] / data["linear_speedup"] - 1)
     text = (
-        f"Speedup over one PE of the nine layers of `{PAPER}` (geometric mean over the layers; each layer's curve is "
-        "in the figure and the CSV), in compute cycles as the paper's Fig. 11 measures it, and in wall-clock time, "
-        "which also waits on DRAM where a layer's weights do not fit the PEs' SRAM. The paper calls its speedup "
-        "near-linear and prints no bar values in its text, so the reference is linear speedup. Every other "
-        "parameter stays at the published default; each PE keeps its 128 KiB sparse-matrix SRAM."
+        f"Speedup over one PE of the nine layers of `{PAPER}` (geometric mean over the layers; each layer's curve "
+        "is in the figure and in validation_runs.csv), in compute cycles as the paper's Fig. 11 measures it, and in "
+        "wall-clock time, which also waits on DRAM where a layer's weights do not fit the PEs' SRAM. The paper "
+        "calls its speedup near-linear and prints no bar values in its text, so the reference is linear speedup. "
+        "Every other parameter stays at the published default; each PE keeps its 128 KiB sparse-matrix SRAM."
     )
     headings = {
         "pes": ("PEs", "{}"),
