@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import argparse
 
-from eie_sim.costs.calibration import TABLE_II_TOTAL_MW, calibration_frame, fitted_overheads, kind_check, paper_counts
+from eie_sim.costs.calibration import calibration_frame, fitted_overheads, kind_check, paper_counts
+from eie_sim.data.published import TABLE_II_TOTAL_MW
 from eie_sim.results.render import table
 
 HEADINGS = {
@@ -40,12 +41,14 @@ def main() -> None:
         )
     )
     print(
-        f"PE total: model {total:.3f} mW, Table II {TABLE_II_TOTAL_MW:.3f} mW ({100 * (total / TABLE_II_TOTAL_MW - 1):+.1f}%)"
+        f"PE total: model {total:.3f} mW, Table II {TABLE_II_TOTAL_MW:.3f} mW "
+        f"({100 * (total / TABLE_II_TOTAL_MW - 1):+.1f}%)"
     )
     print("not fitted, by kind (Table II: memory vs clock network + registers + combinational):")
     for kind, (model_mw, paper_mw) in kind_check(counts).items():
         print(
-            f"  {kind:<16} model {model_mw:.3f} mW, Table II {paper_mw:.3f} mW ({100 * (model_mw / paper_mw - 1):+.1f}%)"
+            f"  {kind:<16} model {model_mw:.3f} mW, Table II {paper_mw:.3f} mW "
+            f"({100 * (model_mw / paper_mw - 1):+.1f}%)"
         )
     print("\nfitted [overhead] entries for eie_sim/data/energy_45nm.toml (pJ per PE per cycle):")
     for module, pj in fitted_overheads(counts).items():

@@ -8,15 +8,9 @@ from __future__ import annotations
 import pytest
 
 from eie_sim.arch import ArchConfig
-from eie_sim.costs.calibration import (
-    TABLE_II_MW,
-    TABLE_II_TOTAL_MW,
-    calibration_frame,
-    fitted_overheads,
-    kind_check,
-    paper_counts,
-)
+from eie_sim.costs.calibration import calibration_frame, fitted_overheads, kind_check, paper_counts
 from eie_sim.costs.energy import energy_model
+from eie_sim.data.published import TABLE_II_MW, TABLE_II_TOTAL_MW
 from eie_sim.engine.job import LayerCounts
 
 pytestmark = pytest.mark.slow  # the paper layers, simulated
@@ -57,8 +51,8 @@ def test_sram_power_stays_below_table_two_memory(counts: list[LayerCounts]) -> N
 
 
 def test_per_action_energies_are_plausible_at_45nm() -> None:
-    """Against the 45 nm figures (Horowitz, EIE Table I): 16-bit multiply below a 32-bit one (3.1 pJ), SRAM reads between 1 and
-    50 pJ, a DRAM bit (LPDDR4) costing more than 20 SRAM bits."""
+    """Against the 45 nm figures (Horowitz, EIE Table I): 16-bit multiply below a 32-bit one (3.1 pJ), SRAM reads
+    between 1 and 50 pJ, a DRAM bit (LPDDR4) costing more than 20 SRAM bits."""
     model = energy_model(ArchConfig())
     assert 0.3 < model.arithmetic.entry_pj < 3.1 + 0.1
     for sram in (model.spmat, model.ptr_bank):

@@ -2,7 +2,7 @@ import matplotlib.image
 import pytest
 
 from eie_sim.cli import main
-from eie_sim.results.plots import PLOTS, plot_all
+from eie_sim.results.plots import PLOTS, load_efficiency_vs_fifo, plot_all, speedup_vs_pes
 from eie_sim.studies.sweep import sweep
 
 
@@ -34,3 +34,31 @@ def test_plot_command(results, tmp_path, capsys):
     assert (tmp_path / "figs" / "speedup_vs_pes.png").exists()
     assert main(["plot", str(tmp_path / "missing.csv")]) == 2
     assert "missing.csv" in capsys.readouterr().err
+
+
+def test_speedup_plot_tells_layers_apart_and_names_its_configuration(results):
+    fig = speedup_vs_pes(results)
+    lines = [line for line in fig.axes[0].get_lines() if not line.get_label().startswith("_")]
+    layers = [line for line in lines if line.get_label() != "linear"]
+    assert len(layers) == 3 and len({line.get_marker() for line in layers}) == len(layers)
+    subtitle = fig.get_suptitle()
+    assert "lenet-300-100" in subtitle and "800 MHz" in subtitle and "queue 8" in subtitle
+    assert "PEs" not in subtitle  # the swept axis is on the x axis, not in the subtitle
+
+
+def test_speedup_plot_shows_wall_clock_time_when_dram_limits_it(results):
+    assert len(speedup_vs_pes(results).axes) == 1  # lenet fits on chip: compute cycles tell it all
+    waiting = results.copy()
+    slow = (waiting["pes"] == 16) & (waiting["name"] != "total")
+    waiting.loc[slow, "cycles"] = 10 * waiting.loc[slow, "compute_cycles"]
+    waiting.loc[slow, "time_us"] = 10 * waiting.loc[slow, "time_us"]
+    fig = speedup_vs_pes(waiting)
+    assert [ax.get_title() for ax in fig.axes] == ["in compute cycles", "in wall-clock time"]
+    wall = fig.axes[1].get_lines()[0].get_ydata()
+    compute = fig.axes[0].get_lines()[0].get_ydata()
+    assert wall[-1] == pytest.approx(compute[-1] / 10)
+
+
+def test_other_plots_name_their_configuration(results):
+    subtitle = load_efficiency_vs_fifo(results).get_suptitle().split("\n", 1)[1]
+    assert "lenet-300-100" in subtitle and "1 PE," in subtitle and "queue" not in subtitle

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eie_sim.arch import ArchConfig, arch_from_toml
 from eie_sim.cli.options import (
@@ -19,20 +19,10 @@ from eie_sim.cli.options import (
     value_list,
 )
 
-SWEEP_SUMMARY = [
-    "pes",
-    "fifo_depth_entries",
-    "spmat_width_bits",
-    "clock_mhz",
-    "weight_bits",
-    "dram",
-    "cycles",
-    "time_us",
-    "useful_gop_per_s",
-    "load_efficiency",
-    "energy_total_pj",
-    "power_mw",
-]
+if TYPE_CHECKING:
+    import pandas as pd
+
+SUMMARY_METRICS = ["cycles", "time_us", "useful_gop_per_s", "load_efficiency", "energy_total_pj", "power_mw"]
 
 
 def register(sub: Any) -> None:
@@ -89,7 +79,7 @@ def register(sub: Any) -> None:
                 energy_table=args.energy_table,
             )
         totals = frame[frame["name"] == "total"]
-        shown = totals[[c for c in SWEEP_SUMMARY if c in totals]] if args.format == "table" else frame
+        shown = totals[summary_columns(totals, axes)] if args.format == "table" else frame
         emit(
             render(
                 shown.reset_index(drop=True), args.format, title=f"Sweep of {args.workload}: totals per configuration"
@@ -98,6 +88,16 @@ def register(sub: Any) -> None:
         return 0
 
     parser.set_defaults(run=run, writes={"out": False})
+
+
+def summary_columns(totals: pd.DataFrame, axes: Mapping[str, Any]) -> list[str]:
+    """The summary table's columns: every swept axis (and any other configuration column whose value differs
+    between the points, as a store extended by other sweeps holds), else the PE count; then the metrics."""
+    from eie_sim.studies.sweep import ARCH_COLUMNS
+
+    varied = [ARCH_COLUMNS[field] for field in axes]
+    varied += [c for c in ARCH_COLUMNS.values() if c in totals and totals[c].nunique() > 1]
+    return list(dict.fromkeys(varied or ["pes"])) + [c for c in SUMMARY_METRICS if c in totals]
 
 
 @contextmanager

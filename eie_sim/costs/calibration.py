@@ -13,11 +13,9 @@ import pandas as pd
 
 from eie_sim.arch import ArchConfig
 from eie_sim.costs.energy import PE_MODULES, EnergyModel, EnergyTable, energy_model, pe_module_power, power_mw
+from eie_sim.data.published import TABLE_II_KINDS_MW, TABLE_II_MW, TABLE_II_TOTAL_MW
 from eie_sim.engine.job import LayerCounts
 
-TABLE_II_MW = {"queue": 0.112, "ptr": 1.807, "spmat": 4.955, "arithmetic": 1.162, "act": 1.122}  # one PE at 800 MHz
-TABLE_II_TOTAL_MW = 9.157
-TABLE_II_KINDS_MW = {"memory": 5.416, "clock network": 1.874, "registers": 1.026, "combinational": 0.841}
 MODULE_NAMES = {
     "queue": "activation queue",
     "ptr": "pointer read",

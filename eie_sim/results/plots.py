@@ -1,14 +1,17 @@
 """Paper-ready figures from sweep results (the tidy DataFrame of eie_sim.sweep), saved as PNG and SVG.
 
 Each figure is drawn when the results vary its axis; other swept axes are held at the EIE default (or their
-first value) so a multi-axis sweep still gives clean single-axis curves.
+first value) so a multi-axis sweep still gives clean single-axis curves. Every figure names, under its title, the
+workload and the configuration it shows; each layer's line has a marker of its own.
 """
 
 from __future__ import annotations
 
 import io
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 import matplotlib.ticker
@@ -32,6 +35,16 @@ STYLE = {
     "savefig.dpi": 200,
 }
 ENERGY_PREFIX, ENERGY_SUFFIX, ENERGY_TOTAL = "energy_", "_pj", "energy_total_pj"
+MARKERS = "osD^v<>phX*P"
+# configuration columns every subtitle names (others only when they differ from the EIE default), with their units
+SUBTITLE_COLUMNS: dict[str, Callable[[Any], str]] = {
+    "pes": lambda n: f"{n} PE" if n == 1 else f"{n} PEs",
+    "clock_mhz": "{:g} MHz".format,
+    "fifo_depth_entries": "queue {}".format,
+    "spmat_width_bits": "{}-bit SRAM words".format,
+    "spmat_kib": "{:g} KiB sparse-matrix SRAM".format,
+    "dram": str,
+}
 
 
 def held(frame: pd.DataFrame, axis: str | None = None) -> pd.DataFrame:
@@ -59,10 +72,38 @@ def _legend_below(fig: plt.Figure, columns: int = 4) -> None:
     fig.legend(loc="outside lower center", ncols=columns, frameon=False)
 
 
-def _per_layer_lines(ax: plt.Axes, frame: pd.DataFrame, x: str, y: Callable[[pd.DataFrame], pd.Series]) -> None:
-    for name, rows in _layers(frame).groupby("name", sort=False):
+def configuration(frame: pd.DataFrame, axis: str | None = None) -> str:
+    """The workload and configuration a held frame shows, for a subtitle: the usual columns, then any other
+    configuration column away from the EIE default; the plotted `axis` is left out."""
+    defaults = {ARCH_COLUMNS[k]: v for k, v in ArchConfig().to_dict().items()}
+    first = frame.iloc[0]
+    parts = [str(first["workload"])] if "workload" in frame else []
+    parts += [name(first[c]) for c, name in SUBTITLE_COLUMNS.items() if c in frame and c != axis]
+    parts += [
+        f"{c} {first[c]}"
+        for c in defaults
+        if c in frame and c != axis and c not in SUBTITLE_COLUMNS and first[c] != defaults[c]
+    ]
+    return ", ".join(parts)
+
+
+def title(fig: plt.Figure, text: str, subtitle: str) -> None:
+    """The figure's title, and under it `subtitle` wrapped to the figure's width."""
+    wrapped = textwrap.fill(subtitle, width=int(fig.get_figwidth() * 17))
+    fig.suptitle(f"{text}\n{wrapped}", fontsize=STYLE["axes.titlesize"])
+
+
+def _title(fig: plt.Figure, text: str, frame: pd.DataFrame, axis: str | None = None) -> None:
+    title(fig, text, configuration(frame, axis))
+
+
+def _per_layer_lines(
+    ax: plt.Axes, frame: pd.DataFrame, x: str, y: Callable[[pd.DataFrame], pd.Series], labels: bool = True
+) -> None:
+    """A line per layer, each with its own marker; `labels` false leaves them out of the legend (a second panel)."""
+    for i, (name, rows) in enumerate(_layers(frame).groupby("name", sort=False)):
         rows = rows.sort_values(x)
-        ax.plot(rows[x], y(rows), marker="o", label=name)
+        ax.plot(rows[x], y(rows), marker=MARKERS[i % len(MARKERS)], label=name if labels else None)
     ax.grid(True, which="both", linewidth=0.3, alpha=0.5)
 
 
@@ -78,20 +119,25 @@ def _compute_cycles(rows: pd.DataFrame) -> pd.Series:
 
 
 def speedup_vs_pes(frame: pd.DataFrame) -> plt.Figure | None:
+    """Speedup in compute cycles; beside it, in wall-clock time when some layer waits on DRAM."""
     frame = held(frame, "pes")
     if frame["pes"].nunique() < 2:
         return None
-    fig, ax = _figure(3.0)
-    _per_layer_lines(ax, frame, "pes", lambda rows: _compute_cycles(rows).iloc[0] / _compute_cycles(rows))
-    pes = np.sort(frame["pes"].unique())
-    ax.plot(pes, pes / pes[0], "k--", linewidth=0.8, label="ideal")
-    ax.set(
-        xscale="log",
-        yscale="log",
-        xlabel="processing elements",
-        ylabel=f"speedup over {pes[0]} PE(s)",
-        title="Scalability (compute cycles)",
+    dram_bound = "cycles" in frame and bool((_layers(frame)["cycles"] > _compute_cycles(_layers(frame))).any())
+    panels = [("compute cycles", _compute_cycles)] + (
+        [("wall-clock time", lambda r: r["time_us"])] if dram_bound else []
     )
+    fig, axes = plt.subplots(
+        1, len(panels), figsize=(COLUMN_WIDTH_IN * len(panels), 3.2), layout="constrained", sharey=True, squeeze=False
+    )
+    pes = np.sort(frame["pes"].unique())
+    for i, (ax, (label, measure)) in enumerate(zip(axes[0], panels)):
+        _per_layer_lines(ax, frame, "pes", lambda rows, m=measure: m(rows).iloc[0] / m(rows), labels=i == 0)
+        ax.plot(pes, pes / pes[0], "k--", linewidth=0.8, label=None if i else "linear")
+        ax.set(xscale="log", yscale="log", xlabel="processing elements", title=f"in {label}")
+        _label_ticks(ax, list(pes))
+    axes[0][0].set_ylabel(f"speedup over {pes[0]} PE(s)")
+    _title(fig, "Scalability", frame, "pes")
     _legend_below(fig, 5)
     return fig
 
@@ -106,8 +152,8 @@ def load_efficiency_vs_fifo(frame: pd.DataFrame) -> plt.Figure | None:
         xscale="log",
         xlabel="activation queue depth (entries)",
         ylabel="load efficiency (%)",
-        title="Load balance vs queue depth",
     )
+    _title(fig, "Load balance vs queue depth", frame, "fifo_depth_entries")
     _legend_below(fig, 5)
     _label_ticks(ax, sorted(frame["fifo_depth_entries"].unique()))
     return fig
@@ -119,7 +165,8 @@ def filler_ratio_vs_pes(frame: pd.DataFrame) -> plt.Figure | None:
         return None
     fig, ax = _figure()
     _per_layer_lines(ax, frame, "pes", lambda rows: 100 * rows["padding"] / (rows["nnz"] + rows["padding"]))
-    ax.set(xscale="log", xlabel="processing elements", ylabel="filler entries (% of stored)", title="Padding vs PEs")
+    ax.set(xscale="log", xlabel="processing elements", ylabel="filler entries (% of stored)")
+    _title(fig, "Padding vs PEs", frame, "pes")
     _legend_below(fig, 5)
     return fig
 
@@ -157,7 +204,8 @@ def energy_breakdown(frame: pd.DataFrame) -> plt.Figure | None:
         bottom += share
     for x, total in enumerate(totals):
         ax.text(x, 101, f"{total / 1e6:.3g}", ha="center", va="bottom", fontsize=5)
-    ax.set(ylabel="share of energy (%)", ylim=(0, 112), title="Energy by component (numbers: uJ per inference)")
+    ax.set(ylabel="share of energy (%)", ylim=(0, 112))
+    _title(fig, "Energy by component (numbers: uJ per inference)", rows)
     ax.tick_params(axis="x", rotation=60)
     _legend_below(fig, 3)
     return fig
@@ -173,7 +221,8 @@ def sram_vs_dram(frame: pd.DataFrame) -> plt.Figure | None:
     top.bar(x - 0.27, rows["sram_read_bytes"], 0.27, label="EIE: SRAM reads")
     top.bar(x, rows["dram_read_bytes"], 0.27, label="EIE: DRAM reads")
     top.bar(x + 0.27, rows["baseline_dram_bytes"], 0.27, label="dense 32-bit from DRAM")
-    top.set(yscale="log", ylabel="bytes per inference", title="Where the bytes come from")
+    top.set(yscale="log", ylabel="bytes per inference")
+    _title(fig, "Where the bytes come from, and what they cost", rows)
     top.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     bottom.bar(x - 0.2, rows[ENERGY_TOTAL] / 1e6, 0.4, label="EIE, compressed on chip")
     bottom.bar(x + 0.2, rows["baseline_energy_pj"] / 1e6, 0.4, label="dense weights from DRAM")
@@ -194,8 +243,8 @@ def energy_vs_width(frame: pd.DataFrame) -> plt.Figure | None:
         yscale="log",
         xlabel="sparse-matrix SRAM width (bits)",
         ylabel="energy per inference (uJ)",
-        title="Energy vs SRAM width",
     )
+    _title(fig, "Energy vs SRAM width", frame, "spmat_width_bits")
     _legend_below(fig, 5)
     _label_ticks(ax, sorted(frame["spmat_width_bits"].unique()))
     return fig
@@ -220,16 +269,17 @@ def plot_all(frame: pd.DataFrame, out_dir: str | Path, prefix: str = "", names: 
             if names is not None and name not in names:
                 continue
             fig = draw(frame)
-            if fig is None:
-                continue
-            for suffix in ("png", "svg"):
-                path = out_dir / f"{prefix}{name}.{suffix}"
-                buffer = _render(fig, suffix)
-                write_atomic(path, buffer)
-                if suffix == "png":
-                    written.append(path)
-            plt.close(fig)
+            if fig is not None:
+                written.append(save_figure(fig, out_dir / f"{prefix}{name}"))
     return written
+
+
+def save_figure(fig: plt.Figure, stem: Path, suffixes: tuple[str, ...] = ("png", "svg")) -> Path:
+    """Write `fig` as `stem`.png (and the other `suffixes`), then close it; returns the PNG's path."""
+    for suffix in suffixes:
+        write_atomic(stem.with_name(f"{stem.name}.{suffix}"), _render(fig, suffix))
+    plt.close(fig)
+    return stem.with_name(f"{stem.name}.png")
 
 
 def _render(fig: plt.Figure, fmt: str) -> bytes:

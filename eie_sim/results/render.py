@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -10,6 +11,8 @@ import pandas as pd
 
 
 def _cell(value: object) -> str:
+    if value is pd.NA:
+        return ""
     if isinstance(value, (float, np.floating)):
         if np.isnan(value):
             return ""
@@ -39,9 +42,11 @@ def table(frame: pd.DataFrame, title: str = "") -> str:
     return "\n".join(([title, ""] if title else []) + rows) + "\n"
 
 
-def markdown(frame: pd.DataFrame) -> str:
-    """A GitHub-flavoured Markdown table, numbers formatted as in the terminal table."""
-    numeric = [pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns]
+def markdown(frame: pd.DataFrame, numeric: Sequence[bool] | None = None) -> str:
+    """A GitHub-flavoured Markdown table, numbers formatted as in the terminal table; `numeric` says which columns
+    to right-align when they hold numbers already formatted as text."""
+    if numeric is None:
+        numeric = [pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns]
     lines = [
         "| " + " | ".join(str(c) for c in frame.columns) + " |",
         "|" + "|".join("---:" if n else "---" for n in numeric) + "|",
@@ -51,7 +56,9 @@ def markdown(frame: pd.DataFrame) -> str:
 
 
 def to_jsonable(value: Any) -> Any:
-    """numpy scalars and arrays to plain Python, for json.dumps."""
+    """numpy scalars and arrays to plain Python, for json.dumps; a missing value (NaN, pandas' NA) is null."""
+    if value is pd.NA or (isinstance(value, (float, np.floating)) and np.isnan(value)):
+        return None
     if isinstance(value, dict):
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -60,19 +60,57 @@ class Result:
         """The k largest outputs' indices: 16-bit fixed point as EIE computes them, and float32."""
         return self.functional.top_classes(k)
 
+    def rows(self) -> pd.DataFrame:
+        """The layers' rows and a last row named "total": the layout of CSV files and sweep results."""
+        return stack_rows([self.layers, pd.DataFrame([{"name": "total", **self.total.to_dict()}])])
+
+    def classifies(self) -> bool:
+        """Whether the network is an image classifier (it has a conv layer): its top classes mean something."""
+        return any(r.layer.kind == "conv" for r in self.records)
+
+    def top5(self) -> dict[str, list[dict[str, Any]]]:
+        """The five largest outputs as EIE computes them (16-bit fixed point) and in float32, each with its class
+        index and score."""
+        scores = {
+            "simulated": self.output().reshape(-1),
+            "float32": self.functional.float_tensors[self.functional.network.output].reshape(-1),
+        }
+        return {
+            kind: [{"index": int(i), "score": float(scores[kind][i])} for i in indices]
+            for kind, indices in zip(scores, self.top_classes(5))
+        }
+
     def to_dict(self) -> dict[str, Any]:
-        return to_jsonable(
-            {
-                "workload": self.workload,
-                "engine": self.engine,
-                "arch": self.arch.to_dict(),
-                "layers": [nest_energy(row) for row in self.layers.to_dict(orient="records")],
-                "total": nest_energy(self.total.to_dict()),
-            }
-        )  # type: ignore[return-value]
+        described = {
+            "workload": self.workload,
+            "engine": self.engine,
+            "arch": self.arch.to_dict(),
+            "layers": [nest_energy(row) for row in self.layers.to_dict(orient="records")],
+            "total": nest_energy(self.total.to_dict()),
+        }
+        if self.classifies():
+            described["top5"] = self.top5()
+        return to_jsonable(described)  # type: ignore[return-value]
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
+
+
+def stack_rows(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The frames one under another; a column of integers in every frame that has it stays integer (nullable) where
+    another frame lacks it, rather than turning into floats (4096.0) around the missing values."""
+    stacked = pd.concat(frames, ignore_index=True)
+    whole = [
+        column
+        for column in stacked
+        if stacked[column].isna().any()
+        and all(
+            pd.api.types.is_integer_dtype(frame[column]) and not pd.api.types.is_bool_dtype(frame[column])
+            for frame in frames
+            if column in frame
+        )
+    ]
+    return stacked.astype(dict.fromkeys(whole, "Int64"))
 
 
 def derived(
@@ -129,7 +167,13 @@ def total_row(records: tuple[LayerRecord, ...], arch: ArchConfig, costs: dict[st
     busy = sum(int(r.counts.pe_busy.sum()) for r in records)
     total.update(costs)
     total.update(derived(total["cycles"], total["compute_cycles"], total["useful_macs"], busy, dense, arch))
-    total["inferences_per_s"] = 1e6 / total["time_us"] if total["time_us"] else 0.0
+    # Layers that share no tensor (the EIE paper's nine benchmark layers) are independent networks: their total is
+    # each run once, one after another, and no inference rate or inferences per joule follows from it.
+    total["independent_networks"] = len({r.io.network for r in records})
+    if total["independent_networks"] == 1:
+        total["inferences_per_s"] = 1e6 / total["time_us"] if total["time_us"] else 0.0
+    else:
+        total.pop("inferences_per_j", None)
     return pd.Series(total, name="total")
 
 

@@ -51,33 +51,38 @@ def render_result(result: Result, fmt: str) -> str:
     if fmt == "json":
         return result.to_json()
     if fmt == "csv":
-        total = pd.DataFrame([{"name": "total", **result.total.to_dict()}])
-        return pd.concat([result.layers, total], ignore_index=True).to_csv(index=False)
+        return result.rows().to_csv(index=False)
     shown = result.layers.assign(
         shape=result.layers["rows"].astype(str) + " x " + result.layers["cols"].astype(str),
         energy_uj=result.layers["energy_total_pj"] / 1e6,
     )
     shown = shown[list(TABLE_COLUMNS)].rename(columns=TABLE_COLUMNS)
     arch = result.arch
-    title = f"{result.workload} on EIE: {arch.n_pes} PEs at {arch.clock_mhz:g} MHz, queue depth {arch.fifo_depth}, engine {result.engine}"
+    title = (
+        f"{result.workload} on EIE: {arch.n_pes} PEs at {arch.clock_mhz:g} MHz, queue depth {arch.fifo_depth}, "
+        f"engine {result.engine}"
+    )
+    networks = int(result.total["independent_networks"])
+    heading = "Total" if networks == 1 else f"Total of {networks} independent layers, each run once, one after another"
     lines = [
         f"  {label:<28} {fmt_.format(result.total[key])}"
         for key, (label, fmt_) in TOTAL_LINES.items()
         if key in result.total
     ]
-    lines += energy_lines(result.total)
-    if any(layer.kind == "conv" for layer in (r.layer for r in result.records)):
+    lines += energy_lines(result.total, "energy per inference" if networks == 1 else "energy, all layers once")
+    if result.classifies():
         simulated, reference = result.top_classes(5)
+        agree = len(set(simulated) & set(reference))
         lines += [
             f"  {'top-5 outputs, simulated':<28} {', '.join(map(str, simulated))} (16-bit fixed point on EIE)",
-            f"  {'top-5 outputs, float32':<28} {', '.join(map(str, reference))} (same shared weights; {len(set(simulated) & set(reference))}/5 agree)",
+            f"  {'top-5 outputs, float32':<28} {', '.join(map(str, reference))} (same shared weights; {agree}/5 agree)",
         ]
-    return table(shown, title) + "\nTotal\n" + "\n".join(lines) + "\n"
+    return table(shown, title) + f"\n{heading}\n" + "\n".join(lines) + "\n"
 
 
-def energy_lines(total: pd.Series) -> list[str]:
-    """Energy per inference by component, in uJ, and the dense baseline's weight reads from DRAM."""
-    lines = [f"  {'energy per inference':<28} {total['energy_total_pj'] / 1e6:,.3f} uJ"]
+def energy_lines(total: pd.Series, label: str = "energy per inference") -> list[str]:
+    """Energy (`label`) by component, in uJ, and the dense baseline's weight reads from DRAM."""
+    lines = [f"  {label:<28} {total['energy_total_pj'] / 1e6:,.3f} uJ"]
     lines += [f"    {c.replace('_', ' '):<26} {total[f'energy_{c}_pj'] / 1e6:,.3f} uJ" for c in COMPONENTS]
     lines.append(
         f"  {'dense fp32 weights, DRAM':<28} {total['baseline_energy_pj'] / 1e6:,.3f} uJ "

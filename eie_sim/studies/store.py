@@ -116,7 +116,7 @@ class SweepStore:
         frames = []
         for number, key in enumerate(plan):
             if key in stored:
-                frame = pd.DataFrame(**json.loads(stored[key]))
+                frame = _stored_frame(json.loads(stored[key]))
                 frame.insert(0, "point", number)
                 frame.insert(1, KEY, key)
                 frames.append(frame)
@@ -274,3 +274,14 @@ def _sha256(path: Path) -> str:
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
     return f"sha256 {digest.hexdigest()}"
+
+
+def _stored_frame(split: dict[str, Any]) -> pd.DataFrame:
+    """A point's stored rows; a column of JSON integers with missing values stays integer (nullable), as it was."""
+    frame = pd.DataFrame(**split)
+    for i, column in enumerate(split["columns"]):
+        values = [row[i] for row in split["data"]]
+        present = [v for v in values if v is not None]
+        if len(present) < len(values) and present and all(type(v) is int for v in present):
+            frame[column] = frame[column].astype("Int64")
+    return frame

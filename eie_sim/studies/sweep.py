@@ -28,6 +28,7 @@ from eie_sim.arch import ArchConfig, make_arch
 from eie_sim.costs.energy import EnergyTable
 from eie_sim.errors import InputError
 from eie_sim.model.network import Network
+from eie_sim.results.result import Result
 from eie_sim.studies.simulate import EncodingKey, Session, memory_need
 from eie_sim.studies.store import SweepPlan, open_store, point_key, store_path, sweep_identity
 from eie_sim.support.files import write_atomic
@@ -113,6 +114,14 @@ def _energy_table(path: str) -> EnergyTable:
     return load_energy_table(path)
 
 
+def sweep_rows(result: Result, workload: str) -> pd.DataFrame:
+    """A simulation's rows (layers, then "total") behind its workload, engine and configuration columns."""
+    rows = result.rows()
+    config = {ARCH_COLUMNS[k]: v for k, v in result.arch.to_dict().items()}
+    front = pd.DataFrame({"workload": workload, "engine": result.engine, **config}, index=rows.index)
+    return pd.concat([front, rows], axis=1)
+
+
 @dataclass(frozen=True)
 class SweepJob:
     """What every point of one sweep shares; picklable, so workers (local or Dask) can run its points."""
@@ -128,13 +137,7 @@ class SweepJob:
         """Simulate one configuration: a row per layer and a final "total" row, with the configuration's columns."""
         session = _session(self.workload, self.seed, self.image, point.arch.weight_bits if self.requantize else None)
         table = _energy_table(self.energy_table) if self.energy_table else None
-        result = session.simulate(point.arch, engine=self.engine, energy_table=table)
-        rows = pd.concat(
-            [result.layers, pd.DataFrame([{"name": "total", **result.total.to_dict()}])], ignore_index=True
-        )
-        config = {ARCH_COLUMNS[k]: v for k, v in point.arch.to_dict().items()}
-        front = pd.DataFrame({"workload": self.workload, "engine": self.engine, **config}, index=rows.index)
-        return pd.concat([front, rows], axis=1)
+        return sweep_rows(session.simulate(point.arch, engine=self.engine, energy_table=table), self.workload)
 
     def run_group(self, points: list[SweepPoint]) -> list[pd.DataFrame]:
         """Points that share their encodings, one after another in one process, which encodes once for all."""
