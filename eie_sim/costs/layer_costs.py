@@ -1,8 +1,9 @@
 """The memory and energy columns of a simulation's results: per layer and for the whole network.
 
-Layer columns: placement of the weights, traffic in bytes, cycles bounded by DRAM bandwidth, energy by component
-(`energy_<component>_pj`, `energy_total_pj`), average power and the dense float32 DRAM baseline. JSON output nests
-the energy columns as `energy_pj: {component: pJ, ..., total: pJ}` (see `nest_energy`).
+Layer columns: placement of the weights (pinned and streamed bytes of pointers and entries), traffic in bytes,
+cycles bounded by DRAM bandwidth, energy by component (`energy_<component>_pj`, `energy_total_pj`), average power
+and the dense float32 DRAM baseline. JSON output nests the energy columns as `energy_pj: {component: pJ, ...,
+total: pJ}` (see `nest_energy`).
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from eie_sim.costs.energy import (
 from eie_sim.costs.memory import LayerTraffic, MemoryPlan, PlacedLayer, plan_memory
 
 ENERGY_COLUMNS = [f"energy_{c}_pj" for c in (*COMPONENTS, "total")]
+PLACEMENT_COLUMNS = ["ptr_pinned_bytes", "ptr_streamed_bytes", "spmat_pinned_bytes", "spmat_streamed_bytes"]
 SUMMED = ["compute_cycles", "dram_cycles", "sram_read_bytes", "sram_write_bytes", "dram_read_bytes", "dram_write_bytes",
-          "dram_weight_bytes", "weight_bytes", "baseline_dram_bytes"]  # fmt: skip
+          "dram_weight_bytes", "weight_bytes", *PLACEMENT_COLUMNS, "baseline_dram_bytes"]  # fmt: skip
 
 
 def layer_costs(
@@ -67,9 +69,9 @@ def total_costs(
 
 
 def _fill_sram_pj(plan: MemoryPlan, model: EnergyModel) -> float:
-    """SRAM writes of the one-time load: every resident layer's words and pointers, once."""
-    resident = [t for t in plan.layers if t.placement == "resident"]
-    return sum(model.spmat.write(t.weight_words) + model.ptr_bank.write(t.weight_pointers) for t in resident)
+    """SRAM writes of the one-time load: every layer's pinned words and pointers, once."""
+    placed = [t.weights for t in plan.layers]
+    return sum(model.spmat.write(p.pinned_words) + model.ptr_bank.write(p.pinned_pointers) for p in placed)
 
 
 def _traffic_columns(t: LayerTraffic) -> dict[str, Any]:
@@ -77,6 +79,7 @@ def _traffic_columns(t: LayerTraffic) -> dict[str, Any]:
         "placement": t.placement,
         "weight_chunks": t.chunks,
         "weight_bytes": t.weight_bytes,
+        **{name: getattr(t.weights, name) for name in PLACEMENT_COLUMNS},
         "compute_cycles": t.compute_cycles,
         "dram_cycles": t.dram_cycles,
         "cycles": t.cycles,

@@ -22,6 +22,10 @@ TABLE_COLUMNS = {
     "load_efficiency": "load eff.",
     "sram_read_bytes": "SRAM read (B)",
     "placement": "weights",
+    "ptr_pinned_bytes": "ptr pinned (B)",
+    "ptr_streamed_bytes": "ptr streamed (B)",
+    "spmat_pinned_bytes": "entries pinned (B)",
+    "spmat_streamed_bytes": "entries streamed (B)",
     "dram_read_bytes": "DRAM read (B)",
     "energy_uj": "energy (uJ)",
     "power_mw": "power (mW)",
@@ -59,7 +63,10 @@ def render_result(result: Result, fmt: str) -> str:
     )
     shown = shown[list(TABLE_COLUMNS)].rename(columns=TABLE_COLUMNS)
     arch = result.arch
-    title = f"{result.workload} on EIE: {arch.n_pes} PEs at {arch.clock_mhz:g} MHz, queue depth {arch.fifo_depth}, engine {result.engine}"
+    title = (
+        f"{result.workload} on EIE: {arch.n_pes} PEs at {arch.clock_mhz:g} MHz, queue depth {arch.fifo_depth}, "
+        f"engine {result.engine}"
+    )
     lines = [
         f"  {label:<28} {fmt_.format(result.total[key])}"
         for key, (label, fmt_) in TOTAL_LINES.items()
@@ -68,9 +75,10 @@ def render_result(result: Result, fmt: str) -> str:
     lines += energy_lines(result.total)
     if any(layer.kind == "conv" for layer in (r.layer for r in result.records)):
         simulated, reference = result.top_classes(5)
+        agree = len(set(simulated) & set(reference))
         lines += [
             f"  {'top-5 outputs, simulated':<28} {', '.join(map(str, simulated))} (16-bit fixed point on EIE)",
-            f"  {'top-5 outputs, float32':<28} {', '.join(map(str, reference))} (same shared weights; {len(set(simulated) & set(reference))}/5 agree)",
+            f"  {'top-5 outputs, float32':<28} {', '.join(map(str, reference))} (same shared weights; {agree}/5 agree)",
         ]
     return table(shown, title) + "\nTotal\n" + "\n".join(lines) + "\n"
 
