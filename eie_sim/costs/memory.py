@@ -58,6 +58,7 @@ class PlacedLayer(Protocol):
     layer: Layer
     enc: EncodedLayer
     counts: LayerCounts
+    vectors: int
     groups: int
     io: LayerIO
 

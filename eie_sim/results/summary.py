@@ -84,11 +84,16 @@ def render_result(result: Result, fmt: str) -> str:
 
 
 def energy_lines(total: pd.Series) -> list[str]:
-    """Energy per inference by component, in uJ, and the dense baseline's weight reads from DRAM."""
+    """Energy per inference by component, in uJ, and the two baselines."""
     lines = [f"  {'energy per inference':<28} {total['energy_total_pj'] / 1e6:,.3f} uJ"]
     lines += [f"    {c.replace('_', ' '):<26} {total[f'energy_{c}_pj'] / 1e6:,.3f} uJ" for c in COMPONENTS]
     lines.append(
         f"  {'dense fp32 weights, DRAM':<28} {total['baseline_energy_pj'] / 1e6:,.3f} uJ "
         f"({total['baseline_energy_ratio']:,.3g} x the energy above; reading the weights alone)"
+    )
+    lines.append(
+        f"  {'dense datapath':<28} {total['dense_energy_pj'] / 1e6:,.3f} uJ "
+        f"({total['dense_energy_ratio']:,.3g} x the energy above; {total['dense_macs']:,.0f} MACs, "
+        f"{total['dense_cycles']:,.0f} cycles)"
     )
     return lines
