@@ -20,6 +20,7 @@ from eie_sim.costs.memory import LayerIO, MemoryPlan
 from eie_sim.engine.job import LayerCounts
 from eie_sim.model.functional import Functional
 from eie_sim.model.ops import Layer
+from eie_sim.results.notes import result_notes
 from eie_sim.results.render import to_jsonable
 
 COUNTERS = [f.name for f in fields(LayerCounts) if not f.name.startswith("pe_")]
@@ -60,6 +61,10 @@ class Result:
         """The k largest outputs' indices: 16-bit fixed point as EIE computes them, and float32."""
         return self.functional.top_classes(k)
 
+    def notes(self) -> list[str]:
+        """The baselines' legend and why layers are DRAM-bound (eie_sim.results.notes)."""
+        return result_notes(self.layers, [r.io.network for r in self.records], self.arch)
+
     def to_dict(self) -> dict[str, Any]:
         return to_jsonable(
             {
@@ -68,6 +73,7 @@ class Result:
                 "arch": self.arch.to_dict(),
                 "layers": [nest_energy(row) for row in self.layers.to_dict(orient="records")],
                 "total": nest_energy(self.total.to_dict()),
+                "notes": self.notes(),
             }
         )  # type: ignore[return-value]
 

@@ -80,11 +80,12 @@ def render_result(result: Result, fmt: str) -> str:
             f"  {'top-5 outputs, simulated':<28} {', '.join(map(str, simulated))} (16-bit fixed point on EIE)",
             f"  {'top-5 outputs, float32':<28} {', '.join(map(str, reference))} (same shared weights; {agree}/5 agree)",
         ]
-    return table(shown, title) + "\nTotal\n" + "\n".join(lines) + "\n"
+    notes = "\n".join(f"  {note}" for note in result.notes())
+    return table(shown, title) + "\nTotal\n" + "\n".join(lines) + "\n\nNotes\n" + notes + "\n"
 
 
 def energy_lines(total: pd.Series) -> list[str]:
-    """Energy per inference by component, in uJ, and the two baselines."""
+    """Energy per inference by component, in uJ, and the two baselines (explained in the notes)."""
     lines = [f"  {'energy per inference':<28} {total['energy_total_pj'] / 1e6:,.3f} uJ"]
     lines += [f"    {c.replace('_', ' '):<26} {total[f'energy_{c}_pj'] / 1e6:,.3f} uJ" for c in COMPONENTS]
     lines.append(
