@@ -57,8 +57,9 @@ def register(sub: Any) -> None:
     )
 
     def run(args: argparse.Namespace) -> int:
+        from eie_sim.results.notes import sweep_notes
         from eie_sim.results.render import render
-        from eie_sim.studies.sweep import sweep
+        from eie_sim.studies.sweep import ARCH_COLUMNS, sweep
 
         base = arch_from_toml(args.arch) if args.arch else ArchConfig()
         axes = {field: getattr(args, flag[2:].replace("-", "_")) for flag, (field, _, _) in ARCH_FLAGS.items()}
@@ -80,11 +81,11 @@ def register(sub: Any) -> None:
             )
         totals = frame[frame["name"] == "total"]
         shown = totals[summary_columns(totals, axes)] if args.format == "table" else frame
-        emit(
-            render(
-                shown.reset_index(drop=True), args.format, title=f"Sweep of {args.workload}: totals per configuration"
-            )
+        text = render(
+            shown.reset_index(drop=True), args.format, title=f"Sweep of {args.workload}: totals per configuration"
         )
+        notes = sweep_notes(frame, list(ARCH_COLUMNS.values())) if args.format == "table" else []
+        emit(text + "".join(f"\nnote: {note}" for note in notes))
         return 0
 
     parser.set_defaults(run=run, writes={"out": False})

@@ -43,11 +43,28 @@ class LayerFootprint:
     words: np.ndarray  # (n_pes,) sparse-matrix SRAM words, PE by PE over the whole chip
     pointers: int  # pointers in every PE: cols + 1 per output tile
     copies: int  # PE groups holding a copy each (conv_mapping "positions"), else 1
+    enc: EncodedLayer  # the encoding, to cut the layer at a column (prefix_words)
 
     @classmethod
     def of(cls, enc: EncodedLayer, groups: int = 1) -> LayerFootprint:
         words = -(-enc.pe_entries // enc.entries_per_word)
-        return cls(words=np.tile(words, groups), pointers=enc.n_tiles * (enc.cols + 1), copies=groups)
+        return cls(words=np.tile(words, groups), pointers=enc.n_tiles * (enc.cols + 1), copies=groups, enc=enc)
+
+    @property
+    def cols(self) -> int:
+        return self.enc.cols
+
+    def prefix_pointers(self, cols: int) -> int:
+        """Pointers in every PE of columns [0, cols), each tile's p[0..cols] (all of them at the last column)."""
+        return self.enc.n_tiles * (cols + 1) if cols else 0
+
+    def prefix_words(self, cols: int) -> np.ndarray:
+        """(n_pes,) sparse-matrix words of columns [0, cols), every tile's, PE by PE over the whole chip: a layer
+        kept on chip in part keeps a column prefix (all of its words at the last column)."""
+        enc = self.enc
+        starts = np.arange(enc.n_tiles) * enc.cols
+        entries = (enc.ptr[:, starts + cols] - enc.ptr[:, starts]).sum(axis=1)
+        return np.tile(-(-entries // enc.entries_per_word), self.copies)
 
     def spmat_bytes(self, arch: ArchConfig) -> np.ndarray:
         return self.words * arch.spmat_width // 8

@@ -177,14 +177,19 @@ class ArithmeticUnit:
     """Codebook lookup, index accumulation, 16-bit multiply and accumulate: one entry through the pipeline."""
 
     entry_pj: float
+    mac_pj: float  # the multiply and accumulate alone, as a dense datapath without a codebook spends them
 
     @classmethod
     def from_table(cls, table: EnergyTable) -> ArithmeticUnit:
         parts = ("codebook_lookup_pj", "index_add_pj", "multiply_pj", "accumulate_pj")
-        return cls(sum(table.number("arithmetic", p) for p in parts))
+        mac = table.number("arithmetic", "multiply_pj") + table.number("arithmetic", "accumulate_pj")
+        return cls(entry_pj=sum(table.number("arithmetic", p) for p in parts), mac_pj=mac)
 
     def entry(self, n: int = 1) -> float:
         return n * self.entry_pj
+
+    def mac(self, n: int = 1) -> float:
+        return n * self.mac_pj
 
 
 @dataclass(frozen=True)

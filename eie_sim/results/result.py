@@ -20,6 +20,7 @@ from eie_sim.costs.memory import LayerIO, MemoryPlan
 from eie_sim.engine.job import LayerCounts
 from eie_sim.model.functional import Functional
 from eie_sim.model.ops import Layer
+from eie_sim.results.notes import result_notes
 from eie_sim.results.render import to_jsonable
 
 COUNTERS = [f.name for f in fields(LayerCounts) if not f.name.startswith("pe_")]
@@ -80,6 +81,10 @@ class Result:
             for kind, indices in zip(scores, self.top_classes(5))
         }
 
+    def notes(self) -> list[str]:
+        """The baselines' legend and why layers are DRAM-bound (eie_sim.results.notes)."""
+        return result_notes(self.layers, [r.io.network for r in self.records], self.arch)
+
     def to_dict(self) -> dict[str, Any]:
         described = {
             "workload": self.workload,
@@ -87,10 +92,11 @@ class Result:
             "arch": self.arch.to_dict(),
             "layers": [nest_energy(row) for row in self.layers.to_dict(orient="records")],
             "total": nest_energy(self.total.to_dict()),
+            "notes": self.notes(),
         }
         if self.classifies():
             described["top5"] = self.top5()
-        return to_jsonable(described)  # type: ignore[return-value]
+        return to_jsonable(described)
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)

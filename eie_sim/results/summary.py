@@ -22,6 +22,10 @@ TABLE_COLUMNS = {
     "load_efficiency": "load eff.",
     "sram_read_bytes": "SRAM read (B)",
     "placement": "weights",
+    "ptr_pinned_bytes": "ptr pinned (B)",
+    "ptr_streamed_bytes": "ptr streamed (B)",
+    "spmat_pinned_bytes": "entries pinned (B)",
+    "spmat_streamed_bytes": "entries streamed (B)",
     "dram_read_bytes": "DRAM read (B)",
     "energy_uj": "energy (uJ)",
     "power_mw": "power (mW)",
@@ -77,15 +81,21 @@ def render_result(result: Result, fmt: str) -> str:
             f"  {'top-5 outputs, simulated':<28} {', '.join(map(str, simulated))} (16-bit fixed point on EIE)",
             f"  {'top-5 outputs, float32':<28} {', '.join(map(str, reference))} (same shared weights; {agree}/5 agree)",
         ]
-    return table(shown, title) + f"\n{heading}\n" + "\n".join(lines) + "\n"
+    notes = "\n".join(f"  {note}" for note in result.notes())
+    return table(shown, title) + f"\n{heading}\n" + "\n".join(lines) + "\n\nNotes\n" + notes + "\n"
 
 
 def energy_lines(total: pd.Series, label: str = "energy per inference") -> list[str]:
-    """Energy (`label`) by component, in uJ, and the dense baseline's weight reads from DRAM."""
+    """Energy (`label`) by component, in uJ, and the two baselines (explained in the notes)."""
     lines = [f"  {label:<28} {total['energy_total_pj'] / 1e6:,.3f} uJ"]
     lines += [f"    {c.replace('_', ' '):<26} {total[f'energy_{c}_pj'] / 1e6:,.3f} uJ" for c in COMPONENTS]
     lines.append(
         f"  {'dense fp32 weights, DRAM':<28} {total['baseline_energy_pj'] / 1e6:,.3f} uJ "
         f"({total['baseline_energy_ratio']:,.3g} x the energy above; reading the weights alone)"
+    )
+    lines.append(
+        f"  {'dense datapath':<28} {total['dense_energy_pj'] / 1e6:,.3f} uJ "
+        f"({total['dense_energy_ratio']:,.3g} x the energy above; {total['dense_macs']:,.0f} MACs, "
+        f"{total['dense_cycles']:,.0f} cycles)"
     )
     return lines
