@@ -1,3 +1,7 @@
+import os
+import subprocess
+import sys
+
 import matplotlib.image
 import pytest
 
@@ -62,3 +66,15 @@ def test_speedup_plot_shows_wall_clock_time_when_dram_limits_it(results):
 def test_other_plots_name_their_configuration(results):
     subtitle = load_efficiency_vs_fifo(results).get_suptitle().split("\n", 1)[1]
     assert "lenet-300-100" in subtitle and "1 PE," in subtitle and "queue" not in subtitle
+
+
+def test_drawing_leaves_matplotlib_global_state_alone() -> None:
+    """Plots are drawn on Figure objects: importing them loads no pyplot and chooses no backend, so a user's own
+    plots in the same process keep theirs."""
+    code = (
+        "import sys, matplotlib, eie_sim.results.plots, eie_sim.results.validation_plots, eie_sim.studies.report; "
+        "assert 'matplotlib.pyplot' not in sys.modules; "
+        "assert matplotlib.rcParams._get('backend') is matplotlib.rcsetup._auto_backend_sentinel"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env)

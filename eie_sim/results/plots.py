@@ -15,9 +15,8 @@ from typing import Any
 
 import matplotlib
 import matplotlib.ticker
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 import numpy as np
 import pandas as pd
 
@@ -63,11 +62,12 @@ def _layers(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[frame["name"] != "total"]
 
 
-def _figure(height: float = 2.8) -> tuple[plt.Figure, plt.Axes]:
-    return plt.subplots(figsize=(COLUMN_WIDTH_IN, height), layout="constrained")
+def _figure(height: float = 2.8) -> tuple[Figure, Axes]:
+    fig = Figure(figsize=(COLUMN_WIDTH_IN, height), layout="constrained")
+    return fig, fig.subplots()
 
 
-def _legend_below(fig: plt.Figure, columns: int = 4) -> None:
+def _legend_below(fig: Figure, columns: int = 4) -> None:
     """One legend under the axes, so it never hides data."""
     fig.legend(loc="outside lower center", ncols=columns, frameon=False)
 
@@ -87,18 +87,18 @@ def configuration(frame: pd.DataFrame, axis: str | None = None) -> str:
     return ", ".join(parts)
 
 
-def title(fig: plt.Figure, text: str, subtitle: str) -> None:
+def title(fig: Figure, text: str, subtitle: str) -> None:
     """The figure's title, and under it `subtitle` wrapped to the figure's width."""
     wrapped = textwrap.fill(subtitle, width=int(fig.get_figwidth() * 17))
     fig.suptitle(f"{text}\n{wrapped}", fontsize=STYLE["axes.titlesize"])
 
 
-def _title(fig: plt.Figure, text: str, frame: pd.DataFrame, axis: str | None = None) -> None:
+def _title(fig: Figure, text: str, frame: pd.DataFrame, axis: str | None = None) -> None:
     title(fig, text, configuration(frame, axis))
 
 
 def _per_layer_lines(
-    ax: plt.Axes, frame: pd.DataFrame, x: str, y: Callable[[pd.DataFrame], pd.Series], labels: bool = True
+    ax: Axes, frame: pd.DataFrame, x: str, y: Callable[[pd.DataFrame], pd.Series], labels: bool = True
 ) -> None:
     """A line per layer, each with its own marker; `labels` false leaves them out of the legend (a second panel)."""
     for i, (name, rows) in enumerate(_layers(frame).groupby("name", sort=False)):
@@ -107,7 +107,7 @@ def _per_layer_lines(
     ax.grid(True, which="both", linewidth=0.3, alpha=0.5)
 
 
-def _label_ticks(ax: plt.Axes, values: list) -> None:
+def _label_ticks(ax: Axes, values: list) -> None:
     """Tick exactly the swept values on a log axis, without minor-tick labels crowding them."""
     ax.set_xticks(values, labels=[str(v) for v in values])
     ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
@@ -118,7 +118,7 @@ def _compute_cycles(rows: pd.DataFrame) -> pd.Series:
     return rows["compute_cycles"] if "compute_cycles" in rows else rows["cycles"]
 
 
-def speedup_vs_pes(frame: pd.DataFrame) -> plt.Figure | None:
+def speedup_vs_pes(frame: pd.DataFrame) -> Figure | None:
     """Speedup in compute cycles; beside it, in wall-clock time when some layer waits on DRAM."""
     frame = held(frame, "pes")
     if frame["pes"].nunique() < 2:
@@ -127,9 +127,8 @@ def speedup_vs_pes(frame: pd.DataFrame) -> plt.Figure | None:
     panels = [("compute cycles", _compute_cycles)] + (
         [("wall-clock time", lambda r: r["time_us"])] if dram_bound else []
     )
-    fig, axes = plt.subplots(
-        1, len(panels), figsize=(COLUMN_WIDTH_IN * len(panels), 3.2), layout="constrained", sharey=True, squeeze=False
-    )
+    fig = Figure(figsize=(COLUMN_WIDTH_IN * len(panels), 3.2), layout="constrained")
+    axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)
     pes = np.sort(frame["pes"].unique())
     for i, (ax, (label, measure)) in enumerate(zip(axes[0], panels)):
         _per_layer_lines(ax, frame, "pes", lambda rows, m=measure: m(rows).iloc[0] / m(rows), labels=i == 0)
@@ -142,7 +141,7 @@ def speedup_vs_pes(frame: pd.DataFrame) -> plt.Figure | None:
     return fig
 
 
-def load_efficiency_vs_fifo(frame: pd.DataFrame) -> plt.Figure | None:
+def load_efficiency_vs_fifo(frame: pd.DataFrame) -> Figure | None:
     frame = held(frame, "fifo_depth_entries")
     if frame["fifo_depth_entries"].nunique() < 2:
         return None
@@ -159,7 +158,7 @@ def load_efficiency_vs_fifo(frame: pd.DataFrame) -> plt.Figure | None:
     return fig
 
 
-def filler_ratio_vs_pes(frame: pd.DataFrame) -> plt.Figure | None:
+def filler_ratio_vs_pes(frame: pd.DataFrame) -> Figure | None:
     frame = held(frame, "pes")
     if frame["pes"].nunique() < 2:
         return None
@@ -182,7 +181,7 @@ def energy_components(frame: pd.DataFrame) -> list[str]:
     ]
 
 
-def energy_breakdown(frame: pd.DataFrame) -> plt.Figure | None:
+def energy_breakdown(frame: pd.DataFrame) -> Figure | None:
     """Each layer's energy split by component, as shares (layers differ by orders of magnitude), total on top."""
     components = energy_components(frame)
     if not components:
@@ -191,7 +190,7 @@ def energy_breakdown(frame: pd.DataFrame) -> plt.Figure | None:
     fig, ax = _figure(3.4)
     totals = rows[ENERGY_TOTAL].to_numpy()
     bottom = np.zeros(len(rows))
-    colors = plt.colormaps["tab10"].colors
+    colors = matplotlib.color_sequences["tab10"]
     for i, column in enumerate(components):
         share = 100 * rows[column].to_numpy() / totals
         ax.bar(
@@ -211,12 +210,13 @@ def energy_breakdown(frame: pd.DataFrame) -> plt.Figure | None:
     return fig
 
 
-def sram_vs_dram(frame: pd.DataFrame) -> plt.Figure | None:
+def sram_vs_dram(frame: pd.DataFrame) -> Figure | None:
     needed = ["sram_read_bytes", "dram_read_bytes", "baseline_dram_bytes", ENERGY_TOTAL, "baseline_energy_pj"]
     if any(c not in frame for c in needed):
         return None
     rows = _layers(held(frame))
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(2 * COLUMN_WIDTH_IN, 3.6), layout="constrained", sharex=True)
+    fig = Figure(figsize=(2 * COLUMN_WIDTH_IN, 3.6), layout="constrained")
+    top, bottom = fig.subplots(2, 1, sharex=True)
     x = np.arange(len(rows))
     top.bar(x - 0.27, rows["sram_read_bytes"], 0.27, label="EIE: SRAM reads")
     top.bar(x, rows["dram_read_bytes"], 0.27, label="EIE: DRAM reads")
@@ -232,7 +232,7 @@ def sram_vs_dram(frame: pd.DataFrame) -> plt.Figure | None:
     return fig
 
 
-def energy_vs_width(frame: pd.DataFrame) -> plt.Figure | None:
+def energy_vs_width(frame: pd.DataFrame) -> Figure | None:
     frame = held(frame, "spmat_width_bits")
     if frame["spmat_width_bits"].nunique() < 2 or ENERGY_TOTAL not in frame:
         return None
@@ -250,7 +250,7 @@ def energy_vs_width(frame: pd.DataFrame) -> plt.Figure | None:
     return fig
 
 
-PLOTS: dict[str, Callable[[pd.DataFrame], plt.Figure | None]] = {
+PLOTS: dict[str, Callable[[pd.DataFrame], Figure | None]] = {
     "speedup_vs_pes": speedup_vs_pes,
     "load_efficiency_vs_fifo": load_efficiency_vs_fifo,
     "energy_breakdown": energy_breakdown,
@@ -264,7 +264,7 @@ def plot_all(frame: pd.DataFrame, out_dir: str | Path, prefix: str = "", names: 
     """Save every figure the results support (or those `names`) as PNG and SVG in `out_dir`; returns the PNGs."""
     out_dir = Path(out_dir)
     written = []
-    with plt.rc_context(STYLE):
+    with matplotlib.rc_context(STYLE):
         for name, draw in PLOTS.items():
             if names is not None and name not in names:
                 continue
@@ -274,15 +274,14 @@ def plot_all(frame: pd.DataFrame, out_dir: str | Path, prefix: str = "", names: 
     return written
 
 
-def save_figure(fig: plt.Figure, stem: Path, suffixes: tuple[str, ...] = ("png", "svg")) -> Path:
-    """Write `fig` as `stem`.png (and the other `suffixes`), then close it; returns the PNG's path."""
+def save_figure(fig: Figure, stem: Path, suffixes: tuple[str, ...] = ("png", "svg")) -> Path:
+    """Write `fig` as `stem`.png (and the other `suffixes`); returns the PNG's path."""
     for suffix in suffixes:
         write_atomic(stem.with_name(f"{stem.name}.{suffix}"), _render(fig, suffix))
-    plt.close(fig)
     return stem.with_name(f"{stem.name}.png")
 
 
-def _render(fig: plt.Figure, fmt: str) -> bytes:
+def _render(fig: Figure, fmt: str) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format=fmt)
     return buffer.getvalue()

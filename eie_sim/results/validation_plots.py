@@ -6,16 +6,17 @@ configuration it shows; the PE-scaling figure is results.plots.speedup_vs_pes.
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 import numpy as np
 import pandas as pd
 
 from eie_sim.results.plots import COLUMN_WIDTH_IN, MARKERS, title
 
 
-def latency_figure(data: pd.DataFrame, subtitle: str) -> plt.Figure:
+def latency_figure(data: pd.DataFrame, subtitle: str) -> Figure:
     """Table IV: eie-sim's time per layer beside the paper's actual time, with both work-only bounds as marks."""
-    fig, ax = plt.subplots(figsize=(2 * COLUMN_WIDTH_IN, 2.8), layout="constrained")
+    fig = Figure(figsize=(2 * COLUMN_WIDTH_IN, 2.8), layout="constrained")
+    ax = fig.subplots()
     x = np.arange(len(data))
     ax.bar(x - 0.2, data["eie_sim_us"], 0.4, label="eie-sim")
     ax.bar(x + 0.2, data["table_iv_actual_us"], 0.4, label="Table IV actual")
@@ -28,11 +29,12 @@ def latency_figure(data: pd.DataFrame, subtitle: str) -> plt.Figure:
     return fig
 
 
-def power_figure(data: pd.DataFrame, subtitle: str) -> plt.Figure:
+def power_figure(data: pd.DataFrame, subtitle: str) -> Figure:
     """Table II: each module's modeled power, split into its independent and fitted parts, beside the table's."""
     modules = data.dropna(subset=["overhead_mw"])
     modules = modules[modules["figure"] != "PE total"]
-    fig, ax = plt.subplots(figsize=(2 * COLUMN_WIDTH_IN, 2.6), layout="constrained")
+    fig = Figure(figsize=(2 * COLUMN_WIDTH_IN, 2.6), layout="constrained")
+    ax = fig.subplots()
     y = np.arange(len(modules))
     left = np.zeros(len(modules))
     parts = {
@@ -52,9 +54,10 @@ def power_figure(data: pd.DataFrame, subtitle: str) -> plt.Figure:
     return fig
 
 
-def width_figure(data: pd.DataFrame, best_bits: int, subtitle: str) -> plt.Figure:
+def width_figure(data: pd.DataFrame, best_bits: int, subtitle: str) -> Figure:
     """Fig. 9: sparse-matrix read energy against the SRAM width per read mode, relative to the paper's best width."""
-    fig, ax = plt.subplots(figsize=(COLUMN_WIDTH_IN, 2.8), layout="constrained")
+    fig = Figure(figsize=(COLUMN_WIDTH_IN, 2.8), layout="constrained")
+    ax = fig.subplots()
     for i, (mode, rows) in enumerate(data.groupby("read_mode", sort=False)):
         ax.plot(rows["spmat_width_bits"], 1 + rows["diff_pct"] / 100, marker=MARKERS[i], label=f"eie-sim, {mode}")
     ax.axvline(best_bits, color="k", linestyle="--", linewidth=0.8, label=f"paper's lowest ({best_bits} bits)")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
-import matplotlib.pyplot as plt
+import matplotlib
 import pandas as pd
 
 from eie_sim.arch import ArchConfig
@@ -183,7 +183,7 @@ def write_validation(
     write_atomic(out / "validation_runs.csv", study.runs.to_csv(index=False))
     base = held(study.runs[study.runs["pes"] == ArchConfig().n_pes])
     subtitle = configuration(base)
-    with plt.rc_context(STYLE):
+    with matplotlib.rc_context(STYLE):
         figures = [
             latency_figure(study.comparisons[0].data, subtitle),
             power_figure(study.comparisons[1].data, subtitle),
