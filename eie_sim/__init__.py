@@ -29,7 +29,18 @@ _API = {
     "sweep": "eie_sim.studies.sweep",
     "fetch": "eie_sim.support.fetch",
 }
-__all__ = sorted(_API)
+__all__ = [
+    "ArchConfig",
+    "InputError",
+    "Result",
+    "Session",
+    "arch_from_toml",
+    "fetch",
+    "list_workloads",
+    "load_workload",
+    "simulate",
+    "sweep",
+]  # the keys of _API
 
 
 def __getattr__(name: str) -> Any:

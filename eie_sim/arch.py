@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from eie_sim.errors import InputError
+from eie_sim.support.arithmetic import ceil_div
 from eie_sim.support.files import read_text
 from eie_sim.support.parsing import parse_toml
 
@@ -62,7 +63,7 @@ class ArchConfig:
         """LNZD nodes in the tree: one per 4 PEs at the leaves, then one per 4 nodes upwards (21 for 64 PEs)."""
         nodes, level = 0, self.n_pes
         while level > 1:
-            level = -(-level // 4)
+            level = ceil_div(level, 4)
             nodes += level
         return max(nodes, 1)
 

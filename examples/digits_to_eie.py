@@ -25,7 +25,8 @@ print(render(run, "table"))
 network, result = run.network, run.result
 for layer in network.layers:
     print(
-        f"{layer.name}: {layer.rows} x {layer.cols}, {layer.nnz:,} non-zeros ({layer.density:.1%}), {len(layer.codebook)}-entry codebook"
+        f"{layer.name}: {layer.rows} x {layer.cols}, {layer.nnz:,} non-zeros ({layer.density:.1%}), "
+        f"{len(layer.codebook)}-entry codebook"
     )
 
 # Per-layer EIE results: cycles for the whole batch, load balance across PEs, input sparsity.

@@ -12,7 +12,8 @@ from eie_sim.compress.share import requantize_network
 
 def main(net_path: str, widths: list[int]) -> None:
     print(
-        f"{'photo':<11} {'bits':>4} {'top-1':>12} {'top-5 overlap':>13} {'time (us)':>10} {'energy (uJ)':>11}  top-5 simulated"
+        f"{'photo':<11} {'bits':>4} {'top-1':>12} {'top-5 overlap':>13} {'time (us)':>10} {'energy (uJ)':>11}  "
+        "top-5 simulated"
     )
     for photo in ("china.jpg", "flower.jpg"):
         network = load_workload(net_path, image=photo)

@@ -71,9 +71,10 @@ def main(net_path: str) -> None:
     layers = {layer.name: (layer.dense_weights(), layer.bias) for layer in network.layers}
     rows = []
     print(
-        f"{'layer':20s} {'dens':>5s} | real row/ch/col std | uniform | fitted-model | row_sigma channel_sigma position_sigma"
+        f"{'layer':20s} {'dens':>5s} | real row/ch/col std | uniform | fitted-model | "
+        "row_sigma channel_sigma position_sigma"
     )
-    for name, (w, b) in layers.items():
+    for name, (w, _) in layers.items():
         mask = (w != 0).reshape(w.shape[0], -1)
         if mask.mean() >= 0.9:
             continue
@@ -81,7 +82,8 @@ def main(net_path: str) -> None:
         d, target, uni, sim, sig = fit(mask, channels, area)
         rows.append((name, area, sig))
         print(
-            f"{name:20s} {d:5.3f} | {_triple(target):>16s} | {_triple(uni):>14s} | {_triple(sim):>14s} | {sig[0]:.3f} {sig[1]:.3f} {sig[2]:.3f}"
+            f"{name:20s} {d:5.3f} | {_triple(target):>16s} | {_triple(uni):>14s} | {_triple(sim):>14s} | "
+            f"{sig[0]:.3f} {sig[1]:.3f} {sig[2]:.3f}"
         )
     print("median 3x3:", np.median([s for _, a, s in rows if a > 1], 0).round(3))
     xs, ks, scales = [], [], []

@@ -6,8 +6,8 @@ Hypothesis profiles: `ci` (the default) and `thorough` (ten times the examples; 
 part of the default run; `pytest -m "not slow"` leaves them out while iterating.
 
 The real model is looked for in the user cache (`eie-sim fetch squeezenet-dc`), then in the shared data beside the
-repository (../shared/data/squeezenet-deep-compression/). Tests take the `real_model` fixture; without the release they are
-skipped, and the summary names them and says how to enable them.
+repository (../shared/data/squeezenet-deep-compression/). Tests take the `real_model` fixture; without the release
+they are skipped, and the summary names them and says how to enable them.
 """
 
 from __future__ import annotations

@@ -185,7 +185,8 @@ layer { name: "c1" type: "Convolution" bottom: "data" top: "c1"
 layer { name: "r1" type: "ReLU" bottom: "c1" top: "c1" }
 layer { name: "p1" type: "Pooling" bottom: "c1" top: "p1" pooling_param { pool: MAX kernel_size: 3 stride: 2 } }
 layer { name: "e1" type: "Convolution" bottom: "p1" top: "e1" convolution_param: { num_output: 3 kernel_size: 1 } }
-layer { name: "e3" type: "Convolution" bottom: "p1" top: "e3" convolution_param { num_output: 5 kernel_h: 3 kernel_w: 3 pad: 1 } }
+layer { name: "e3" type: "Convolution" bottom: "p1" top: "e3"
+        convolution_param { num_output: 5 kernel_h: 3 kernel_w: 3 pad: 1 } }
 layer { name: "r3" type: "ReLU" bottom: "e3" top: "e3" }
 layer { name: "cat" type: "Concat" bottom: "e1" bottom: "e3" top: "cat" }
 layer { name: "drop" type: "Dropout" bottom: "cat" top: "cat" dropout_param { dropout_ratio: 0.5 } }
@@ -281,7 +282,8 @@ def test_synthetic_pool_ceil_mode(tmp_path):
         ("num_output: 37 }", "num_output: 37", "never closed"),
         (
             'layer { name: "r3"',
-            'layer { name: "r3x" type: "Pooling" bottom: "e3" top: "q" pooling_param { pool: MAX kernel_size: 1 } }\nlayer { name: "r3"',
+            'layer { name: "r3x" type: "Pooling" bottom: "e3" top: "q" pooling_param { pool: MAX kernel_size: 1 } }\n'
+            'layer { name: "r3"',
             "read by another layer before this ReLU",
         ),
         ('name: "e1"', 'name: "c1"', "a second layer named 'c1'"),

@@ -104,7 +104,7 @@ def test_centroid_fine_tuning_keeps_codes_and_the_zero_code():
     layers = [
         make_layer(f"l{i}", "fc", w * (np.abs(w) > 0.1), 3, b) for i, (w, b) in enumerate(zip(mlp.weights, mlp.biases))
     ]
-    codes, codebooks = [l.dense_codes() for l in layers], [l.codebook for l in layers]
+    codes, codebooks = [layer.dense_codes() for layer in layers], [layer.codebook for layer in layers]
     books, tuned = train_centroids(
         codes, codebooks, mlp, data.x_train[:200], data.y_train[:200], TrainConfig(epochs=2), seed=0
     )

@@ -38,7 +38,8 @@ TABLE_TEXT = (Path(__file__).parents[1] / "eie_sim" / "data" / "energy_45nm.toml
 
 def counts(**values: int) -> LayerCounts:
     fields = ["cycles", "broadcasts", "lnzd_rows", "queue_pushes", "ptr_reads", "spmat_reads", "codebook_lookups",
-              "useful_macs", "filler_macs", "empty_slices", "rf_reads", "rf_writes", "act_sram_reads", "act_sram_writes"]  # fmt: skip
+              "useful_macs", "filler_macs", "empty_slices", "rf_reads", "rf_writes", "act_sram_reads",
+              "act_sram_writes"]  # fmt: skip
     per_pe = np.zeros(values.pop("n_pes", 4), dtype=np.int64)
     return LayerCounts(**{f: values.get(f, 0) for f in fields}, pe_busy=per_pe, pe_starved=per_pe, pe_idle=per_pe)
 

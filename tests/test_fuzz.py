@@ -149,7 +149,8 @@ def test_damaged_image(originals, kind, data):
 toml_values = st.one_of(
     st.integers(-2, 20).map(str), st.floats(-1.0, 3.0).map(repr),
     st.sampled_from(["0", "4097", "70000", "1e-300", "1e300", "nan", "inf", "-inf", "true", '"x"', '"image"', '"avg"',
-                     '"HBM2"', '"positions"', "[]", "[0]", "[3, 8, 8]", "[2, 12, 12]", '["input"]', '["c1", "p1"]', "{}"]),
+                     '"HBM2"', '"positions"', "[]", "[0]", "[3, 8, 8]", "[2, 12, 12]", '["input"]', '["c1", "p1"]',
+                     "{}"]),
 )  # fmt: skip
 
 
@@ -204,7 +205,8 @@ def test_odd_arrays_in_a_plain_npz(originals, contents):
 
 json_values = st.one_of(
     st.none(), st.booleans(), st.integers(-3, 10**12), st.floats(allow_nan=True), st.text(max_size=5),
-    st.lists(st.integers(-2, 40), max_size=5), st.lists(st.text(max_size=5), max_size=3), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+    st.lists(st.integers(-2, 40), max_size=5), st.lists(st.text(max_size=5), max_size=3),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
 )  # fmt: skip
 
 
@@ -233,7 +235,8 @@ reals = st.one_of(
 FLAGS = {
     "--pes": numbers, "--fifo-depth": numbers, "--spmat-width": numbers, "--weight-bits": numbers,
     "--clock-mhz": reals, "--spmat-kb": reals, "--ptr-kb": reals, "--dram-gbps": reals,
-    "--dram": st.sampled_from(["LPDDR4", "HBM2", "DDR5", ""]), "--conv-mapping": st.sampled_from(["channels", "positions", "x"]),
+    "--dram": st.sampled_from(["LPDDR4", "HBM2", "DDR5", ""]),
+    "--conv-mapping": st.sampled_from(["channels", "positions", "x"]),
     "--seed": numbers, "--engine": st.sampled_from(["fast", "simpy", "gpu"]),
 }  # fmt: skip
 

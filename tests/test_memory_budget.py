@@ -63,7 +63,8 @@ def test_a_net_file_claiming_huge_layers_is_refused_from_its_header(capsys, tmp_
     prototxt = tmp_path / "huge.prototxt"
     prototxt.write_text(
         'input: "data"\ninput_shape { dim: 1 dim: 3000000 }\n'
-        'layer { name: "ip" type: "InnerProduct" bottom: "data" top: "ip" inner_product_param { num_output: 3000000 } }\n'
+        'layer { name: "ip" type: "InnerProduct" bottom: "data" top: "ip" '
+        "inner_product_param { num_output: 3000000 } }\n"
     )
     net = tmp_path / "huge.net"
     net.write_bytes(struct.pack("<I", 4_000_000_000))  # the header alone: 4e9 entries claimed, nothing else

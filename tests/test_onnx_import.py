@@ -64,7 +64,7 @@ def mlp_model(tmp_path, rng, batch=1):
 def test_gemm_mlp_simulates_exactly_and_close_to_float(tmp_path):
     path, model = mlp_model(tmp_path, np.random.default_rng(0))
     network, result = check_simulation(path, model)
-    shapes = [(l.name, l.rows, l.cols, l.relu) for l in network.layers]
+    shapes = [(layer.name, layer.rows, layer.cols, layer.relu) for layer in network.layers]
     assert shapes == [("fc1", 24, 10, True), ("fc2", 16, 24, True), ("fc3", 5, 16, False)]
     assert network.input.shape == (10,)
 

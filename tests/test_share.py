@@ -1,4 +1,5 @@
-"""Weight sharing (Deep Compression, ICLR 2016): linear-initialized 1-D k-means, fixed-point codebooks, re-quantization."""
+"""Weight sharing (Deep Compression, ICLR 2016): linear-initialized 1-D k-means, fixed-point codebooks,
+re-quantization."""
 
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ def test_kmeans_reaches_a_lloyd_fixed_point() -> None:
 
 
 def test_linear_initialization_keeps_rare_large_weights() -> None:
-    """A density-based start would spend every cluster on the bulk; a linear one keeps the outliers (ICLR 2016, Fig. 4)."""
+    """A density-based start would spend every cluster on the bulk; a linear one keeps the outliers (ICLR 2016,
+    Fig. 4)."""
     values = np.concatenate([np.linspace(-0.1, 0.1, 10_000), [1.0, 1.01]])
     centroids = kmeans_1d(values, np.ones(values.size), 3)
     assert centroids[-1] == pytest.approx(1.005)

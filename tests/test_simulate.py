@@ -1,4 +1,5 @@
-"""simulate() end to end: bit-exact outputs on the paper layers with both engines, the JSON contract, positions mapping."""
+"""simulate() end to end: bit-exact outputs on the paper layers with both engines, the JSON contract, positions
+mapping."""
 
 import json
 

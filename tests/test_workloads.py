@@ -77,7 +77,7 @@ def test_standalone_layer_equals_the_same_layer_in_its_network() -> None:
 
 def test_seed_determinism() -> None:
     first, again, other = loaded("squeezenet"), load_workload("squeezenet", seed=0), loaded("squeezenet", 1)
-    for a, b, c in zip(first.layers, again.layers, other.layers):
+    for a, b in zip(first.layers, again.layers):
         np.testing.assert_array_equal(a.dense_codes(), b.dense_codes())
         np.testing.assert_array_equal(a.codebook, b.codebook)
     np.testing.assert_array_equal(first.input, again.input)
@@ -87,7 +87,8 @@ def test_seed_determinism() -> None:
 
 @pytest.mark.parametrize(("name", "layer"), [("squeezenet", "conv10"), ("eie-paper", "alex-7"), ("vgg16", "conv4_2")])
 def test_row_and_column_nonuniformity_well_above_uniform(name: str, layer: str) -> None:
-    """Real pruned layers: non-zeros per row and per column spread 2.6x and 2.9x a uniform pattern's (SqueezeNet conv10)."""
+    """Real pruned layers: non-zeros per row and per column spread 2.6x and 2.9x a uniform pattern's (SqueezeNet
+    conv10)."""
     mask = loaded(name).layer(layer).codes.dense() != 0
     rows, cols = mask.shape
     density = mask.mean()

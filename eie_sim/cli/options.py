@@ -26,14 +26,16 @@ ARCH_FLAGS: dict[str, tuple[str, type, str]] = {
     "--weight-bits": (
         "weight_bits",
         int,
-        "virtual-weight (codebook index) bits (default 4); when given, wider codebooks are re-quantized to it by k-means",
+        "virtual-weight (codebook index) bits (default 4); when given, wider codebooks are re-quantized to it by "
+        "k-means",
     ),
     "--dram": ("dram", str, "DRAM type: LPDDR4, DDR3, GDDR5 or HBM2 (default LPDDR4)"),
     "--dram-gbps": ("dram_gbps", float, "DRAM bandwidth in GB/s (default 25.6)"),
     "--conv-mapping": (
         "conv_mapping",
         str,
-        "conv layers: 'channels' (output channels over PEs, default) or 'positions' (narrow layers also split output positions over PE groups)",
+        "conv layers: 'channels' (output channels over PEs, default) or 'positions' (narrow layers also split "
+        "output positions over PE groups)",
     ),
 }
 

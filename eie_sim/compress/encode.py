@@ -20,6 +20,7 @@ from eie_sim.arch import ArchConfig
 from eie_sim.errors import InputError
 from eie_sim.model.ops import Layer
 from eie_sim.model.sparse import SparseCodes, code_dtype, index_dtype
+from eie_sim.support.arithmetic import ceil_div
 
 
 @dataclass(frozen=True, eq=False)
@@ -159,7 +160,7 @@ def encode(layer: Layer, arch: ArchConfig) -> EncodedLayer:
             f"({code_bits}-bit codes + {arch.index_bits}-bit index)"
         )
     rows, cols = layer.rows, layer.cols
-    n_tiles = max(1, -(-(-(-rows // n_pes)) // tile_rows))
+    n_tiles = max(1, ceil_div(ceil_div(rows, n_pes), tile_rows))
     local, pe = np.divmod(layer.codes.rows, n_pes)
     tile, tile_row = np.divmod(local, tile_rows)
     del local
@@ -167,8 +168,8 @@ def encode(layer: Layer, arch: ArchConfig) -> EncodedLayer:
     del pe, tile
     code_mask = (1 << code_bits) - 1
     payload = tile_row.astype(np.int64 if tile_rows << code_bits > 2**31 else np.int32)
-    payload <<= code_bits
-    payload |= layer.codes.codes
+    np.left_shift(payload, code_bits, out=payload)
+    np.bitwise_or(payload, layer.codes.codes, out=payload)
     del tile_row
     # Entries grouped by (PE, tile), keeping their column order: a transposition, scipy's linear-time counting sort.
     by_slot = scipy.sparse.csr_array((payload, slot, layer.codes.indptr), shape=(cols, n_pes * n_tiles)).tocsc()

@@ -28,6 +28,7 @@ from eie_sim.compress.huffman import stored_size
 from eie_sim.model.network import Network
 from eie_sim.model.ops import Layer
 from eie_sim.results.render import to_jsonable
+from eie_sim.support.arithmetic import ceil_div
 from eie_sim.support.memory_budget import encode_need, network_sizes
 
 PARTS = ("header", "codes", "indices", "codebooks", "biases")
@@ -47,7 +48,7 @@ class LayerFootprint:
 
     @classmethod
     def of(cls, enc: EncodedLayer, groups: int = 1) -> LayerFootprint:
-        words = -(-enc.pe_entries // enc.entries_per_word)
+        words = ceil_div(enc.pe_entries, enc.entries_per_word)
         return cls(words=np.tile(words, groups), pointers=enc.n_tiles * (enc.cols + 1), copies=groups, enc=enc)
 
     @property
@@ -64,7 +65,7 @@ class LayerFootprint:
         enc = self.enc
         starts = np.arange(enc.n_tiles) * enc.cols
         entries = (enc.ptr[:, starts + cols] - enc.ptr[:, starts]).sum(axis=1)
-        return np.tile(-(-entries // enc.entries_per_word), self.copies)
+        return np.tile(ceil_div(entries, enc.entries_per_word), self.copies)
 
     def spmat_bytes(self, arch: ArchConfig) -> np.ndarray:
         return self.words * arch.spmat_width // 8

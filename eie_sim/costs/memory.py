@@ -37,6 +37,7 @@ from eie_sim.costs.residency import LayerDemand, Placed, pins, place
 from eie_sim.engine.job import LayerCounts
 from eie_sim.model.network import Network
 from eie_sim.model.ops import Layer
+from eie_sim.support.arithmetic import ceil_div
 
 BASELINE_WEIGHT_BITS = 32  # the dense baseline: float32 weights
 
@@ -55,12 +56,18 @@ class LayerIO:
 class PlacedLayer(Protocol):
     """What the memory model needs of a simulated layer (simulate.LayerRecord has it)."""
 
-    layer: Layer
-    enc: EncodedLayer
-    counts: LayerCounts
-    vectors: int
-    groups: int
-    io: LayerIO
+    @property
+    def layer(self) -> Layer: ...
+    @property
+    def enc(self) -> EncodedLayer: ...
+    @property
+    def counts(self) -> LayerCounts: ...
+    @property
+    def vectors(self) -> int: ...
+    @property
+    def groups(self) -> int: ...
+    @property
+    def io(self) -> LayerIO: ...
 
 
 @dataclass(frozen=True)
@@ -135,7 +142,7 @@ def layer_io(network: Network, arch: ArchConfig) -> dict[str, LayerIO]:
     per_pe = activation_capacity(arch)
 
     def off_chip(name: str) -> bool:
-        return -(-sizes[name] // arch.n_pes) > per_pe
+        return ceil_div(sizes[name], arch.n_pes) > per_pe
 
     linked = _Partition()
     for layer in network.layers:

@@ -24,6 +24,7 @@ import numpy as np
 
 from eie_sim.arch import ArchConfig
 from eie_sim.compress.footprint import LayerFootprint
+from eie_sim.support.arithmetic import ceil_div
 
 STAGING_SHARES = (1.0, 0.5, 0.25, 0.125, 0.0625)
 BLOCKS = 16  # a greedy step pins 1/BLOCKS of a layer's columns (or the rest, or what still fits)
@@ -129,7 +130,7 @@ def _pieces(streamed: int, room: int) -> int:
     if streamed <= 0:
         return 0
     assert room > 0, "weights stream only where the rule kept staging room"
-    return -(-streamed // room)
+    return ceil_div(streamed, room)
 
 
 @dataclass(frozen=True)
@@ -207,7 +208,7 @@ class _Greedy:
         now, cols = self.chosen[i].cols(kind), self.demands[i].footprint.cols
         if now == cols:
             return []
-        step = min(cols, now + max(1, -(-cols // BLOCKS)))
+        step = min(cols, now + max(1, ceil_div(cols, BLOCKS)))
         fitting = [c for c in dict.fromkeys((step, cols)) if self.fits(i, kind, c)[0]]
         if fitting:
             return fitting

@@ -11,6 +11,7 @@ from eie_sim.errors import InputError
 
 ENGINES = {"fast": "eie_sim.engine.fast", "simpy": "eie_sim.engine.simpy_model"}
 
+
 class LayerEngine(Protocol):
     def __call__(self, job: LayerJob, arch: ArchConfig, outputs: bool = True) -> LayerRun: ...
 

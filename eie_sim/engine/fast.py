@@ -20,6 +20,7 @@ from eie_sim.compress.encode import EncodedLayer
 from eie_sim.engine.job import PIPELINE_DRAIN, LayerCounts, LayerJob, LayerRun, activation_storage_counts
 from eie_sim.model import fixedpoint
 from eie_sim.model.products import exact_product
+from eie_sim.support.arithmetic import ceil_div
 
 # Cells per chunk of schedule work (run x broadcast x tile x PE): bounds memory.
 _CHUNK_ELEMENTS = 1 << 22
@@ -64,7 +65,7 @@ def simulate_layer(job: LayerJob, arch: ArchConfig, outputs: bool = True) -> Lay
 def broadcast_order(nonzero: np.ndarray, n_pes: int) -> BroadcastOrder:
     """Where each non-zero falls in the LNZD scan: register rows of `n_pes` activations, an empty row one step."""
     vectors, cols = nonzero.shape
-    n_rows = -(-cols // n_pes)
+    n_rows = ceil_div(cols, n_pes)
     padded = np.zeros((vectors, n_rows * n_pes), dtype=bool)
     padded[:, :cols] = nonzero
     empty = ~padded.reshape(vectors, n_rows, n_pes).any(axis=2)
@@ -244,7 +245,7 @@ def layer_counts(
     return LayerCounts(
         cycles=schedule.cycles,
         broadcasts=broadcasts,
-        lnzd_rows=vectors * enc.n_tiles * -(-enc.cols // enc.n_pes),
+        lnzd_rows=vectors * enc.n_tiles * ceil_div(enc.cols, enc.n_pes),
         queue_pushes=broadcasts * enc.n_pes,
         ptr_reads=2 * broadcasts * enc.n_pes,
         spmat_reads=spmat_words,

@@ -24,6 +24,7 @@ from eie_sim.model.network import Network
 from eie_sim.model.ops import INPUT, Concat, Flatten, Layer, Op, Pool
 from eie_sim.model.shapes import conv_output_size, pool_output_size
 from eie_sim.model.sparse import SparseCodes
+from eie_sim.support.arithmetic import ceil_div
 from eie_sim.support.memory_budget import LayerSize, build_need
 
 CODE_BITS = {"conv": 8, "fc": 4}  # codebook index width by layer kind, as the release's encoder wrote them
@@ -98,7 +99,8 @@ class _Graph:
     def define(self, tensor: str, shape: tuple[int, ...], layer: prototxt.Message, blob: str | None = None) -> None:
         if tensor in self.shapes:
             raise layer.error(
-                f"layer {layer.text('name')}: top {tensor!r} is already defined (only ReLU and Dropout may work in place)"
+                f"layer {layer.text('name')}: top {tensor!r} is already defined "
+                "(only ReLU and Dropout may work in place)"
             )
         self.shapes[tensor] = shape
         if blob is not None:
@@ -214,7 +216,8 @@ class _Graph:
             )
         if tensor in self.consumed:
             raise layer.error(
-                f"layer {name}: {bottom!r} is read by another layer before this ReLU; that cannot be folded into {item.name}"
+                f"layer {name}: {bottom!r} is read by another layer before this ReLU; "
+                f"that cannot be folded into {item.name}"
             )
         item.relu = True
         if top != bottom:
@@ -257,7 +260,8 @@ class _Graph:
         axis = param.integer("axis", param.integer("concat_dim", 1))
         if axis not in (1, -ndim) or any(len(shape) != ndim or shape[1:] != read[0][1][1:] for _, shape in read):
             raise param.error(
-                f"layer {name}: only channel concatenation of equal-sized inputs is supported, got axis {axis} and shapes {[s for _, s in read]}"
+                f"layer {name}: only channel concatenation of equal-sized inputs is supported, "
+                f"got axis {axis} and shapes {[s for _, s in read]}"
             )
         self.items.append(Concat(name, inputs=tuple(t for t, _ in read), output=top))
         self.define(top, (sum(shape[0] for _, shape in read),) + read[0][1][1:], layer, top)
@@ -268,7 +272,8 @@ def _graph(definition: prototxt.Message) -> _Graph:
     graph = _Graph()
     if definition.has("layers"):
         raise definition.error(
-            "old-style 'layers' entries (Caffe V1) are not supported; upgrade the file with Caffe's upgrade_net_proto_text"
+            "old-style 'layers' entries (Caffe V1) are not supported; "
+            "upgrade the file with Caffe's upgrade_net_proto_text"
         )
     inputs = definition.texts("input")
     if len(inputs) > 1:
@@ -301,7 +306,8 @@ class _Cursor:
     def take(self, nbytes: int, part: str, what: str) -> np.ndarray:
         if self.pos + nbytes > len(self.data):
             raise self.mismatch(
-                f"the file ends inside {what} ({nbytes:,} bytes needed at offset {self.pos:,}, {len(self.data) - self.pos:,} left)"
+                f"the file ends inside {what} ({nbytes:,} bytes needed at offset {self.pos:,}, "
+                f"{len(self.data) - self.pos:,} left)"
             )
         chunk = np.frombuffer(self.data, dtype=np.uint8, count=nbytes, offset=self.pos)
         self.pos += nbytes
@@ -332,9 +338,9 @@ def _decode(cursor: _Cursor, item: _Weighted, entries: int) -> tuple[Layer, int]
     if codebook[0] != 0:
         raise cursor.mismatch(f"layer {item.name}'s codebook starts with {float(codebook[0])!r} instead of 0")
     bias = cursor.floats(item.shape[0], "biases", f"layer {item.name}'s bias")
-    raw_codes = cursor.take(-(-entries * bits // 8), "codes", f"layer {item.name}'s codes")
+    raw_codes = cursor.take(ceil_div(entries * bits, 8), "codes", f"layer {item.name}'s codes")
     codes = raw_codes if bits == 8 else _nibbles(raw_codes, entries)
-    steps = _nibbles(cursor.take(-(-entries * INDEX_BITS // 8), "indices", f"layer {item.name}'s indices"), entries)
+    steps = _nibbles(cursor.take(ceil_div(entries * INDEX_BITS, 8), "indices", f"layer {item.name}'s indices"), entries)
     positions = np.cumsum(steps.astype(np.int64) + 1) - 1
     if entries and positions[-1] >= size:
         raise cursor.mismatch(
@@ -364,7 +370,8 @@ def _find_prototxt(net_path: Path) -> Path:
     if len(found) != 1:
         listed = f" ({', '.join(p.name for p in found)})" if found else ""
         raise InputError(
-            f"{net_path}: found {len(found)} .prototxt files beside it{listed}; name the Caffe prototxt that describes it"
+            f"{net_path}: found {len(found)} .prototxt files beside it{listed}; "
+            "name the Caffe prototxt that describes it"
         )
     return found[0]
 

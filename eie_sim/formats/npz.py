@@ -23,7 +23,7 @@ import zlib
 from dataclasses import fields
 from pathlib import Path
 from tokenize import TokenError
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Literal
 
 import numpy as np
 
@@ -47,7 +47,7 @@ _LAYER_ARRAYS = ("gaps", "codes", "codebook", "bias")  # per layer, in the compr
 
 def save_npz(network: Network, path: str | Path) -> None:
     """Write `network` as a compressed .npz that load_npz reads back to the same network (atomically)."""
-    arrays: dict[str, np.ndarray] = {}
+    arrays: dict[str, Any] = {}
     ops = []
     for op in network.ops:
         record = {f.name: getattr(op, f.name) for f in fields(op) if f.name not in _ARRAY_FIELDS}
@@ -170,7 +170,7 @@ def _from_chain(path: Path, arrays: dict[str, np.ndarray], seed: int, weight_bit
                 f"{name}.weight: expected 2 dimensions (outputs x inputs) or 4 (out x in x kh x kw), "
                 f"got shape {weights.shape}"
             )
-        kind = "fc" if weights.ndim == 2 else "conv"
+        kind: Literal["fc", "conv"] = "fc" if weights.ndim == 2 else "conv"
         weights = _weights(arrays, name, kind)
         if kind == "fc" and planes:
             ops.append(Flatten(name=f"{name}/flatten", inputs=(previous,)))
@@ -244,7 +244,7 @@ def _checked(record: Any, index: int) -> dict[str, Any]:
     if not isinstance(record, dict) or record.get("op") not in _OPS:
         raise InputError(f"graph op #{index + 1}: expected an object whose op is one of {', '.join(_OPS)}")
     kind = _OPS[record["op"]]
-    types = {f.name: f.type for f in fields(kind) if f.name not in _ARRAY_FIELDS}
+    types: dict[str, str] = {f.name: str(f.type) for f in fields(kind) if f.name not in _ARRAY_FIELDS}
     types.update({"op": "str", "shape": "shape"} if kind is Layer else {"op": "str"})
     for key, value in record.items():
         want = types.get(key)

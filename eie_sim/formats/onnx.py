@@ -26,6 +26,7 @@ from eie_sim.errors import InputError
 from eie_sim.model.network import Network
 from eie_sim.model.ops import INPUT, Concat, Flatten, Layer, Op, Pool, within_float32
 from eie_sim.model.shapes import conv_output_size, pool_output_size
+from eie_sim.support.arithmetic import ceil_div
 from eie_sim.support.memory_budget import LayerSize, Need, build_need, network_need
 from eie_sim.support.optional import require
 
@@ -302,7 +303,7 @@ class _Importer:
             span = extent + 2 * pad - kernel
             if span < 0:
                 raise self.error(node, f"kernel {kernel} is larger than its padded {height}x{width} input")
-            onnx_size = (-(-span // stride) if attrs["ceil_mode"] else span // stride) + 1
+            onnx_size = (ceil_div(span, stride) if attrs["ceil_mode"] else span // stride) + 1
             if attrs["ceil_mode"] and (onnx_size - 1) * stride >= extent + pad:
                 onnx_size -= 1
             size[axis] = pool_output_size(extent, kernel, stride, pad)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -126,7 +126,7 @@ class _Reader:
         kinds = kind if isinstance(kind, tuple) else (kind,)
         if isinstance(value, bool) != (bool in kinds) or not isinstance(value, kinds):
             raise InputError(f"{self.where}: {key} must be {' or '.join(k.__name__ for k in kinds)}, got {value!r:.60}")
-        if low is not None and not low <= value <= (high if high is not None else math.inf):
+        if low is not None and not low <= cast(float, value) <= (high if high is not None else math.inf):
             raise InputError(
                 f"{self.where}: {key} = {value} is out of range [{low}, {high if high is not None else 'inf'}]"
             )
@@ -153,7 +153,8 @@ def parse_spec(text: str, origin: str) -> Spec:
     ops = data.get("op", [])
     if not isinstance(ops, list) or not ops:
         raise InputError(f"{origin}: a spec needs at least one [[op]]")
-    plan, previous, seen = [], INPUT, set()
+    plan: list[PlannedOp] = []
+    previous, seen = INPUT, set()
     for index, raw in enumerate(ops):
         where = f"{origin} op #{index + 1}"
         if not isinstance(raw, dict):

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 
 from eie_sim.errors import InputError
 from eie_sim.model.ops import Concat, Layer, Op, Pool
+from eie_sim.support.arithmetic import ceil_div
 
 Shape = tuple[int, ...]
 
@@ -23,7 +24,7 @@ def conv_output_size(size: int, kernel: int, stride: int, pad: int) -> int:
 
 def pool_output_size(size: int, kernel: int, stride: int, pad: int) -> int:
     """Caffe's ceil mode, with its rule that the last window must start inside the (left-padded) input."""
-    out = -(-(size + 2 * pad - kernel) // stride) + 1
+    out = ceil_div(size + 2 * pad - kernel, stride) + 1
     if pad and (out - 1) * stride >= size + pad:
         out -= 1
     return out

@@ -7,6 +7,7 @@ workload and the configuration it shows; each layer's line has a marker of its o
 
 from __future__ import annotations
 
+import functools
 import io
 import textwrap
 from collections.abc import Callable
@@ -15,17 +16,18 @@ from typing import Any
 
 import matplotlib
 import matplotlib.ticker
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.typing import RcKeyType
 
 from eie_sim.arch import ArchConfig
 from eie_sim.studies.sweep import ARCH_COLUMNS
 from eie_sim.support.files import write_atomic
 
 COLUMN_WIDTH_IN = 3.5  # one column of a two-column paper
-STYLE = {
+STYLE: dict[RcKeyType, Any] = {  # matplotlib rcParams of every figure
     "font.size": 7,
     "axes.titlesize": 8,
     "axes.labelsize": 7,
@@ -118,6 +120,11 @@ def _compute_cycles(rows: pd.DataFrame) -> pd.Series:
     return rows["compute_cycles"] if "compute_cycles" in rows else rows["cycles"]
 
 
+def _speedup(measure: Callable[[pd.DataFrame], pd.Series], rows: pd.DataFrame) -> pd.Series:
+    """A layer's `measure` at its first (smallest) PE count over the measure at each PE count."""
+    return measure(rows).iloc[0] / measure(rows)
+
+
 def speedup_vs_pes(frame: pd.DataFrame) -> Figure | None:
     """Speedup in compute cycles; beside it, in wall-clock time when some layer waits on DRAM."""
     frame = held(frame, "pes")
@@ -131,7 +138,7 @@ def speedup_vs_pes(frame: pd.DataFrame) -> Figure | None:
     axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)
     pes = np.sort(frame["pes"].unique())
     for i, (ax, (label, measure)) in enumerate(zip(axes[0], panels)):
-        _per_layer_lines(ax, frame, "pes", lambda rows, m=measure: m(rows).iloc[0] / m(rows), labels=i == 0)
+        _per_layer_lines(ax, frame, "pes", functools.partial(_speedup, measure), labels=i == 0)
         ax.plot(pes, pes / pes[0], "k--", linewidth=0.8, label=None if i else "linear")
         ax.set(xscale="log", yscale="log", xlabel="processing elements", title=f"in {label}")
         _label_ticks(ax, list(pes))

@@ -10,10 +10,11 @@ import numpy as np
 import pandas as pd
 
 
-def _cell(value: object) -> str:
+def _cell(value: Any) -> str:
     if value is pd.NA:
         return ""
     if isinstance(value, (float, np.floating)):
+        value = float(value)
         if np.isnan(value):
             return ""
         if not np.isfinite(value):
@@ -24,7 +25,7 @@ def _cell(value: object) -> str:
             return f"{value:.3e}"
         return f"{value:,.3f}" if abs(value) < 1000 else f"{value:,.1f}"
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        return f"{value:,}"
+        return f"{int(value):,}"
     return str(value)
 
 

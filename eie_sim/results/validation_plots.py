@@ -6,9 +6,9 @@ configuration it shows; the PE-scaling figure is results.plots.speedup_vs_pes.
 
 from __future__ import annotations
 
-from matplotlib.figure import Figure
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from eie_sim.results.plots import COLUMN_WIDTH_IN, MARKERS, title
 

@@ -194,7 +194,9 @@ def write_validation(
                 f"{', '.join(published.FIG_9_LAYERS)} of {configuration(base, 'spmat_width_bits')}",
             ),
         ]
-        images = [save_figure(fig, out / c.name, ("png",)) for fig, c in zip(figures, study.comparisons)]
+        images = [
+            save_figure(fig, out / c.name, ("png",)) if fig else None for fig, c in zip(figures, study.comparisons)
+        ]
     sections = [
         "# eie-sim against the published EIE",
         "",
@@ -214,8 +216,7 @@ def write_validation(
             "",
             markdown(comparison.shown(), comparison.numeric()),
             "",
-            f"![{comparison.title}]({image.name})",
-            "",
+            *([f"![{comparison.title}]({image.name})", ""] if image else []),
             f"Data: [{comparison.name}.csv]({comparison.name}.csv)",
             "",
         ]

@@ -419,7 +419,7 @@ def sram_width(results: dict[tuple[int, str], Result]) -> Comparison:
     return Comparison("validation_sram_width", "Fig. 9: sparse-matrix SRAM width", text, data, headings)
 
 
-def _width_gap(row: tuple, ref: tuple) -> str:
+def _width_gap(row: Any, ref: Any) -> str:
     """Agreement with the paper (every width but its best costs more) and the two factors of the energy."""
     if row.spmat_width_bits == ref.spmat_width_bits:
         return "The reference width."

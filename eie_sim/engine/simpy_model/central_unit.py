@@ -8,6 +8,7 @@ import simpy
 
 from eie_sim.engine.simpy_model.activation_queue import ActivationQueue
 from eie_sim.engine.simpy_model.activation_rw import ActivationReadWrite
+from eie_sim.support.arithmetic import ceil_div
 
 
 class CentralUnit:
@@ -37,7 +38,7 @@ class CentralUnit:
     def run(self) -> Generator[simpy.Event, None, None]:
         """Scan one input vector for one output tile; the process ends one cycle after the last step."""
         n = len(self.queues)
-        for row in range(-(-self.cols // n)):
+        for row in range(ceil_div(self.cols, n)):
             holders = self.sources[: min(n, self.cols - row * n)]
             activations = [source.read_source(row) for source in holders]
             self.rows_scanned += 1
