@@ -190,13 +190,20 @@ class _Greedy:
         self.chosen = [Pin(0 if "ptr" in over else d.footprint.cols, 0 if "spmat" in over else d.footprint.cols)
                        for d in demands]  # fmt: skip
         self.used = {k: _need(demands, self.chosen, k, arch) for k in over}
+        self.known: dict[tuple[int, str, int], np.ndarray] = {}
         self.placed = [place(d, p, staging, arch) for d, p in zip(demands, self.chosen)]
 
     def bytes_at(self, i: int, kind: str, cols: int) -> np.ndarray:
-        fp = self.demands[i].footprint
-        if kind == "ptr":
-            return np.array([math.ceil(fp.prefix_pointers(cols) * self.arch.ptr_bits / 8)])
-        return fp.prefix_words(cols) * self.arch.spmat_width // 8
+        """Bytes per PE of layer i's `kind` of weights in columns [0, cols), remembered: the fill asks again and
+        again."""
+        key = (i, kind, cols)
+        if key not in self.known:
+            fp = self.demands[i].footprint
+            if kind == "ptr":
+                self.known[key] = np.array([math.ceil(fp.prefix_pointers(cols) * self.arch.ptr_bits / 8)])
+            else:
+                self.known[key] = fp.prefix_words(cols) * self.arch.spmat_width // 8
+        return self.known[key]
 
     def fits(self, i: int, kind: str, cols: int) -> tuple[bool, np.ndarray]:
         extra = self.bytes_at(i, kind, cols) - self.bytes_at(i, kind, self.chosen[i].cols(kind))
