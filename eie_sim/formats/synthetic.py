@@ -140,15 +140,19 @@ def _column_points(
     sorted uniform positions from cumulative exponential gaps (the column's interval closed by one more gap), so
     nothing is sorted."""
     total = points.sum()
-    gaps = np.cumsum(rng.standard_exponential(total))
+    gaps = rng.standard_exponential(total)
+    np.cumsum(gaps, out=gaps)
     closing = rng.standard_exponential(points.size)
     ends = np.cumsum(points)  # one past each column's last point
     before = ends - points
     base = np.where(before > 0, gaps[np.maximum(before - 1, 0)], 0.0) if total else np.zeros(points.size)
-    col = np.repeat(np.arange(points.size), points)
+    col = np.repeat(np.arange(points.size, dtype=np.int32), points)
     last = np.where(points > 0, gaps[np.maximum(ends - 1, 0)], 0.0) if total else np.zeros(points.size)
     length = np.where(points > 0, last - base, 0.0) + closing
-    row = rows((gaps - base[col]) * (rows.edges[-1] / length[col]))
+    gaps -= base[col]  # in place: the positions along each column's rows, scaled to the rows' total weight
+    gaps *= (rows.edges[-1] / length)[col]
+    row = rows(gaps).astype(np.int32)
+    del gaps
     new = np.flatnonzero(np.concatenate([[True], (row[1:] != row[:-1]) | (col[1:] != col[:-1])]))
     return row[new], col[new] + first_col
 
