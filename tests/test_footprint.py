@@ -33,7 +33,7 @@ def test_layer_by_hand() -> None:
     np.testing.assert_array_equal(pes["entries"], [3, 6])
     np.testing.assert_array_equal(pes["spmat_bytes"], [8, 8])  # 8-bit entries, 8 to a 64-bit word
     np.testing.assert_array_equal(pes["ptr_bytes"], [(3 + 1) * 2] * 2)  # one tile: cols + 1 pointers of 16 bits
-    assert row["nnz"] == 9 and row["padding"] == 0 and row["max_pe_entries"] == 6
+    assert row["nnz"] == 9 and row["fillers"] == 0 and row["max_pe_entries"] == 6
     assert row["max_over_mean_pe_entries"] == pytest.approx(6 / 4.5)
     assert row["spmat_total_bytes"] == 16 and row["ptr_total_bytes"] == 16 and row["ptr_range_ok"]
 
@@ -44,7 +44,7 @@ def test_tiles_fillers_and_words() -> None:
     arch = ArchConfig(n_pes=2, rf_entries=64, spmat_width=64, weight_bits=4, index_bits=4)
     row, pes = layer_footprint(_layer(codes), arch)
     enc = encode(_layer(codes), arch)
-    assert row["tiles"] == 3 and row["padding"] == enc.n_fillers == pes["padding"].sum()
+    assert row["tiles"] == 3 and row["fillers"] == enc.n_fillers == pes["fillers"].sum()
     np.testing.assert_array_equal(pes["entries"], enc.pe_entries)
     np.testing.assert_array_equal(pes["spmat_bytes"], -(-enc.pe_entries // 8) * 8)
     assert row["ptr_max_pe_bytes"] == 3 * (20 + 1) * 2

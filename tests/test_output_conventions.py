@@ -19,7 +19,7 @@ from eie_sim.results.result import stack_rows
 from eie_sim.results.summary import render_result
 from eie_sim.studies.simulate import simulate
 
-WHOLE = ["rows", "cols", "vectors", "nnz", "padding", "cycles", "tiles"]
+WHOLE = ["rows", "cols", "vectors", "nnz", "fillers", "cycles", "tiles"]
 
 
 def _run(capsys, *argv: str) -> str:

@@ -14,7 +14,7 @@ LAYER_KEYS = {
     "rows",
     "cols",
     "nnz",
-    "padding",
+    "fillers",
     "cycles",
     "time_us",
     "useful_macs",

@@ -112,7 +112,7 @@ def layer_footprint(layer: Layer, arch: ArchConfig) -> tuple[dict[str, Any], pd.
     enc = encode(layer, arch)
     entries = enc.pe_entries
     zeros_before = np.concatenate([[0], np.cumsum(enc.codes == 0)])
-    padding = zeros_before[enc.pe_start[1:]] - zeros_before[enc.pe_start[:-1]]
+    fillers = zeros_before[enc.pe_start[1:]] - zeros_before[enc.pe_start[:-1]]
     footprint = LayerFootprint.of(enc)
     spmat, ptr = footprint.spmat_bytes(arch), footprint.ptr_bytes(arch)
     pes = pd.DataFrame(
@@ -120,7 +120,7 @@ def layer_footprint(layer: Layer, arch: ArchConfig) -> tuple[dict[str, Any], pd.
             "layer": layer.name,
             "pe": np.arange(arch.n_pes),
             "entries": entries,
-            "padding": padding,
+            "fillers": fillers,
             "spmat_bytes": spmat,
             "ptr_bytes": ptr,
         }
@@ -132,7 +132,7 @@ def layer_footprint(layer: Layer, arch: ArchConfig) -> tuple[dict[str, Any], pd.
         "cols": layer.cols,
         "weight_density": layer.density,
         "nnz": layer.nnz,
-        "padding": enc.n_fillers,
+        "fillers": enc.n_fillers,
         "entries": enc.n_entries,
         "code_bits": enc.code_bits,
         "entry_bits": enc.entry_bits,

@@ -170,7 +170,7 @@ def filler_ratio_vs_pes(frame: pd.DataFrame) -> Figure | None:
     if frame["pes"].nunique() < 2:
         return None
     fig, ax = _figure()
-    _per_layer_lines(ax, frame, "pes", lambda rows: 100 * rows["padding"] / (rows["nnz"] + rows["padding"]))
+    _per_layer_lines(ax, frame, "pes", lambda rows: 100 * rows["fillers"] / (rows["nnz"] + rows["fillers"]))
     ax.set(xscale="log", xlabel="processing elements", ylabel="filler entries (% of stored)")
     _title(fig, "Padding vs PEs", frame, "pes")
     _legend_below(fig, 5)

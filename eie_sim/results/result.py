@@ -149,7 +149,7 @@ def layer_row(record: LayerRecord, arch: ArchConfig, costs: dict[str, Any]) -> d
         "cols": layer.cols,
         "vectors": record.vectors,
         "nnz": layer.nnz,
-        "padding": enc.n_fillers,
+        "fillers": enc.n_fillers,
         "weight_density": layer.density,
         "input_density": record.input_density,
         "code_bits": enc.code_bits,
@@ -168,7 +168,7 @@ def total_row(records: tuple[LayerRecord, ...], arch: ArchConfig, costs: dict[st
     """The whole network's columns; `costs` are its memory and energy totals (eie_sim.costs.layer_costs)."""
     total: dict[str, Any] = {name: sum(int(getattr(r.counts, name)) for r in records) for name in COUNTERS}
     total["nnz"] = sum(r.layer.nnz for r in records)
-    total["padding"] = sum(r.enc.n_fillers for r in records)
+    total["fillers"] = sum(r.enc.n_fillers for r in records)
     dense = sum(r.layer.rows * r.layer.cols * r.vectors for r in records)
     busy = sum(int(r.counts.pe_busy.sum()) for r in records)
     total.update(costs)

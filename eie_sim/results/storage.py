@@ -11,7 +11,7 @@ from eie_sim.compress.footprint import StorageReport
 from eie_sim.results.render import table
 
 EIE_COLUMNS = [
-    "name", "rows", "cols", "weight_density", "nnz", "padding", "code_bits", "max_pe_entries",
+    "name", "rows", "cols", "weight_density", "nnz", "fillers", "code_bits", "max_pe_entries",
     "max_over_mean_pe_entries", "spmat_max_pe_bytes", "spmat_total_bytes", "ptr_max_pe_bytes", "ptr_total_bytes",
     "ptr_range_ok",
 ]  # fmt: skip

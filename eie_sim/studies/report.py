@@ -50,7 +50,7 @@ SWEEPS = [
             "compute_cycles",
             "time_us",
             "load_efficiency",
-            "padding",
+            "fillers",
             "dram_read_bytes",
             "energy_total_pj",
         ],

@@ -63,7 +63,7 @@ NUMBER_COLUMNS = {
     "time_us",
     "load_efficiency",
     "nnz",
-    "padding",
+    "fillers",
 }  # results need these
 
 
@@ -90,24 +90,25 @@ def sweep_points(axes: Mapping[str, Sequence[Any]], base: ArchConfig | None = No
     return [SweepPoint(i, arch) for i, arch in enumerate(archs)]
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=1)
 def _network(workload: str, seed: int, image: str | None) -> Network:
     from eie_sim.formats.workloads import load_workload
 
     return load_workload(workload, seed=seed, image=image)
 
 
-@lru_cache(maxsize=2)
+@lru_cache(maxsize=1)
 def _session(workload: str, seed: int, image: str | None, weight_bits: int | None) -> Session:
     """This process's session for a sweep's network (re-quantized to `weight_bits` if given): the points a process
-    runs share its functional results and encodings."""
+    runs share its functional results and encodings. One network and one session at a time: a sweep's processes
+    hold nothing else, and sweep() lets them go when it returns."""
     from eie_sim.compress.share import requantize_network
 
     network = _network(workload, seed, image)
     return Session(requantize_network(network, weight_bits) if weight_bits is not None else network)
 
 
-@lru_cache(maxsize=2)
+@lru_cache(maxsize=1)
 def _energy_table(path: str) -> EnergyTable:
     from eie_sim.costs.energy import load_energy_table
 
@@ -150,7 +151,7 @@ def encoding_groups(points: list[SweepPoint]) -> list[list[SweepPoint]]:
     groups: dict[tuple[Any, ...], list[SweepPoint]] = {}
     for point in points:
         groups.setdefault((EncodingKey.of(point.arch), point.arch.conv_mapping), []).append(point)
-    return list(groups.values())
+    return sorted(groups.values(), key=lambda group: group[0].arch.weight_bits)  # one re-quantized network at a time
 
 
 def _start_worker(parent: int) -> None:
@@ -274,23 +275,28 @@ def sweep(
     job = SweepJob(_absolute(workload), seed, engine, "weight_bits" in axes, image and _absolute(image), table)
     if table:
         _energy_table(table)  # a bad table fails here, before any point runs
-    network = _network(job.workload, seed, job.image)  # fail fast on a bad workload, before any worker starts
-    _check_memory(network, points, jobs if scheduler is None else 1)
-    identity = sweep_identity(workload, image, seed, engine, table)
-    keys = [point_key(identity, p.arch, job.requantize) for p in points]
-    plan = SweepPlan(tuple(keys), _taken(axes, points), base.to_dict())
-    with open_store(store_path(out) if out is not None else None, identity, plan, extend) as store:
-        done = store.finished()
-        todo = [p for p in points if keys[p.index] not in done]
-        with progress_bar(total=len(points), desc=f"sweep {workload}", unit="point", enabled=progress) as bar:
-            bar.update(len(points) - len(todo))
-            for point, rows in _results(job, todo, jobs, scheduler):
-                store.add(keys[point.index], rows)
-                bar.update(1)
-        frame = store.read()
-        if out is not None:
-            _export(frame, Path(out))
-    return frame
+    try:
+        network = _network(job.workload, seed, job.image)  # fail fast on a bad workload, before any worker starts
+        _check_memory(network, points, jobs if scheduler is None else 1)
+        identity = sweep_identity(workload, image, seed, engine, table)
+        keys = [point_key(identity, p.arch, job.requantize) for p in points]
+        plan = SweepPlan(tuple(keys), _taken(axes, points), base.to_dict())
+        with open_store(store_path(out) if out is not None else None, identity, plan, extend) as store:
+            done = store.finished()
+            todo = [p for p in points if keys[p.index] not in done]
+            with progress_bar(total=len(points), desc=f"sweep {workload}", unit="point", enabled=progress) as bar:
+                bar.update(len(points) - len(todo))
+                for point, rows in _results(job, todo, jobs, scheduler):
+                    store.add(keys[point.index], rows)
+                    bar.update(1)
+            frame = store.read()
+            if out is not None:
+                _export(frame, Path(out))
+        return frame
+    finally:  # the network and its encodings are this sweep's: a caller's process does not keep them
+        _session.cache_clear()
+        _network.cache_clear()
+        _energy_table.cache_clear()
 
 
 def _check_memory(network: Network, points: list[SweepPoint], workers: int) -> None:
