@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from eie_sim.errors import InputError
-from eie_sim.formats.spec import PlannedOp
+from eie_sim.formats.spec import SpecOp
 from eie_sim.formats.workloads import builtin_specs, list_workloads, load_workload, save_npz, workload_table
 from eie_sim.model.functional import functional_model
 from eie_sim.model.network import Network
@@ -23,8 +23,8 @@ def loaded(name: str, seed: int = 0) -> Network:
     return load_workload(name, seed=seed)
 
 
-def _weighted(name: str) -> list[PlannedOp]:
-    return [op for op in builtin_specs()[name].plan if op.weight_shape]
+def _weighted(name: str) -> list[SpecOp]:
+    return [op for op in builtin_specs()[name].ops if op.weight_shape]
 
 
 @pytest.mark.parametrize("name", ["squeezenet", "eie-paper", "lenet-300-100", "alexnet", "vgg16"])

@@ -42,7 +42,7 @@ _TOP_KEYS = {"name", "kind", "description", "source", "input", "weights", "op"}
 
 
 @dataclass(frozen=True)
-class PlannedOp:
+class SpecOp:
     """One op of a spec with everything inferred: its tensors, shapes and, for a weighted op, its full weight shape."""
 
     raw: dict[str, Any]
@@ -67,7 +67,8 @@ class PlannedOp:
 
 @dataclass(frozen=True)
 class Spec:
-    """A parsed, checked workload spec: the plan of its ops and the tensors given before the first op."""
+    """A parsed, checked workload spec: its ops, each checked with its shapes, and the tensors given before the first
+    op."""
 
     name: str
     kind: str
@@ -75,28 +76,28 @@ class Spec:
     source: str
     origin: str  # the file it came from, for messages
     input: dict[str, Any]
-    plan: tuple[PlannedOp, ...]
+    ops: tuple[SpecOp, ...]
     models: dict[str, WeightModel]
 
     @property
     def standalone(self) -> tuple[str, ...]:
         """Layers with an input of their own, each also a workload by itself."""
-        return tuple(op.name for op in self.plan if op.own_input)
+        return tuple(op.name for op in self.ops if op.own_input)
 
     @property
     def layers(self) -> int:
-        return sum(1 for op in self.plan if op.weight_shape)
+        return sum(1 for op in self.ops if op.weight_shape)
 
     @property
     def weights(self) -> int:
-        return sum(op.weights for op in self.plan)
+        return sum(op.weights for op in self.ops)
 
     @property
     def nonzeros(self) -> int:
-        return sum(op.nonzeros for op in self.plan)
+        return sum(op.nonzeros for op in self.ops)
 
-    def op(self, name: str) -> PlannedOp:
-        return next(op for op in self.plan if op.name == name)
+    def op(self, name: str) -> SpecOp:
+        return next(op for op in self.ops if op.name == name)
 
 
 class _Reader:
@@ -150,12 +151,12 @@ def parse_spec(text: str, origin: str) -> Spec:
     if "input" in data:
         network_input = _input_table(data["input"], f"{origin} [input]")
         shapes[INPUT] = tuple(network_input["shape"])
-    ops = data.get("op", [])
-    if not isinstance(ops, list) or not ops:
+    tables = data.get("op", [])
+    if not isinstance(tables, list) or not tables:
         raise InputError(f"{origin}: a spec needs at least one [[op]]")
-    plan: list[PlannedOp] = []
+    ops: list[SpecOp] = []
     previous, seen = INPUT, set()
-    for index, raw in enumerate(ops):
+    for index, raw in enumerate(tables):
         where = f"{origin} op #{index + 1}"
         if not isinstance(raw, dict):
             raise InputError(f"{where}: expected an [[op]] table, got {raw!r:.60}")
@@ -168,15 +169,15 @@ def parse_spec(text: str, origin: str) -> Spec:
         if op_name in seen or op_name == INPUT:
             raise InputError(f"{where}: the name is already taken")
         seen.add(op_name)
-        first_own = not network_input and not any(p.own_input for p in plan)
+        first_own = not network_input and not any(p.own_input for p in ops)
         try:
-            planned = _plan_op(reader, raw["type"], previous, shapes, first_own)
+            spec_op = _read_op(reader, raw["type"], previous, shapes, first_own)
         except InputError as exc:
             raise InputError(str(exc) if str(exc).startswith(origin) else f"{where}: {exc}") from None
-        shapes[op_name] = planned.output_shape
-        plan.append(planned)
+        shapes[op_name] = spec_op.output_shape
+        ops.append(spec_op)
         previous = op_name
-    if not any(op.weight_shape for op in plan):
+    if not any(op.weight_shape for op in ops):
         raise InputError(f"{origin}: a spec needs at least one fc or conv op")
     return Spec(
         name=name,
@@ -185,7 +186,7 @@ def parse_spec(text: str, origin: str) -> Spec:
         source=top.get("source", str, ""),
         origin=origin,
         input=network_input,
-        plan=tuple(plan),
+        ops=tuple(ops),
         models=models,
     )
 
@@ -214,9 +215,7 @@ def _input_table(table: Any, where: str) -> dict[str, Any]:
     }
 
 
-def _plan_op(
-    reader: _Reader, kind: str, previous: str, shapes: dict[str, tuple[int, ...]], first_own: bool
-) -> PlannedOp:
+def _read_op(reader: _Reader, kind: str, previous: str, shapes: dict[str, tuple[int, ...]], first_own: bool) -> SpecOp:
     raw, where = reader.table, reader.where
     own = kind == "fc" and "input" in raw
     inputs = (INPUT if first_own else f"{raw['name']}/input",) if own else reader.names("inputs", (previous,))
@@ -248,7 +247,7 @@ def _plan_op(
             )
         if "in" in raw and reader.get("in", int, low=1) != source[0]:
             raise InputError(f"{where}: in = {raw['in']} but {inputs[0]!r} has {source[0]} values")
-        return PlannedOp(raw, inputs, (out,), (out, source[0]), inputs[0] if own else "")
+        return SpecOp(raw, inputs, (out,), (out, source[0]), inputs[0] if own else "")
     if kind == "conv":
         out, kernel = reader.get("out", int, low=1), reader.get("kernel", int, low=1)
         stride, pad, groups = (
@@ -260,7 +259,7 @@ def _plan_op(
         if channels % groups or out % groups:
             raise InputError(f"{where}: groups = {groups} must divide the {channels} input and {out} output channels")
         shape = conv_output(raw["name"], out, channels, kernel, stride, pad, source)
-        return PlannedOp(raw, inputs, shape, (out, channels, kernel, kernel))
+        return SpecOp(raw, inputs, shape, (out, channels, kernel, kernel))
     if kind == "pool":
         mode = reader.get("mode", str, "max")
         pool = Pool(
@@ -271,10 +270,10 @@ def _plan_op(
             pad=reader.get("pad", int, 0, 0),
             global_=reader.get("global", bool, False),
         )
-        return PlannedOp(raw, inputs, pool_output(pool, source))
+        return SpecOp(raw, inputs, pool_output(pool, source))
     if kind == "concat":
-        return PlannedOp(raw, inputs, concat_output(raw["name"], [shapes[t] for t in inputs]))
-    return PlannedOp(raw, inputs, (math.prod(source),))
+        return SpecOp(raw, inputs, concat_output(raw["name"], [shapes[t] for t in inputs]))
+    return SpecOp(raw, inputs, (math.prod(source),))
 
 
 def build(spec: Spec, seed: int = 0, only: str | None = None) -> Network:
@@ -283,26 +282,26 @@ def build(spec: Spec, seed: int = 0, only: str | None = None) -> Network:
     Every layer and input is drawn from its own random stream (seed, name), so a layer is the same alone or in
     its network.
     """
-    plan = spec.plan if only is None else (spec.op(only),)
+    chosen = spec.ops if only is None else (spec.op(only),)
     sizes = [
         LayerSize(op.name, op.weight_shape[0], math.prod(op.weight_shape[1:]), op.nonzeros)
-        for op in plan
+        for op in chosen
         if op.weight_shape
     ]
     drawn = [spec.input] if spec.input and only is None else []
-    drawn += [op.raw["input"] for op in plan if op.own_input]
+    drawn += [op.raw["input"] for op in chosen if op.own_input]
     build_need(sizes, inputs=sum(math.prod(table["shape"]) for table in drawn)).check(spec.origin)
     inputs: dict[str, np.ndarray] = {}
     if spec.input and only is None:
         inputs[INPUT] = _draw_input(spec.input, seed, spec.name)
     ops: list[Op] = []
-    for planned in plan:
-        tensors = planned.inputs
-        if planned.own_input:
-            tensor = INPUT if only is not None else planned.own_input
-            inputs[tensor] = _draw_input(planned.raw["input"], seed, planned.name)
+    for spec_op in chosen:
+        tensors = spec_op.inputs
+        if spec_op.own_input:
+            tensor = INPUT if only is not None else spec_op.own_input
+            inputs[tensor] = _draw_input(spec_op.raw["input"], seed, spec_op.name)
             tensors = (tensor,)
-        ops.append(_make_op(planned, tensors, spec, seed))
+        ops.append(_make_op(spec_op, tensors, spec, seed))
     first = inputs.pop(INPUT)
     return Network(
         name=only or spec.name,
@@ -322,8 +321,8 @@ def _draw_input(table: dict[str, Any], seed: int, owner: str) -> np.ndarray:
     )
 
 
-def _make_op(planned: PlannedOp, inputs: tuple[str, ...], spec: Spec, seed: int) -> Op:
-    raw, name = planned.raw, planned.name
+def _make_op(spec_op: SpecOp, inputs: tuple[str, ...], spec: Spec, seed: int) -> Op:
+    raw, name = spec_op.raw, spec_op.name
     kind = raw["type"]
     if kind == "pool":
         return Pool(
@@ -341,12 +340,12 @@ def _make_op(planned: PlannedOp, inputs: tuple[str, ...], spec: Spec, seed: int)
         return Flatten(name=name, inputs=inputs)
     model = spec.models[kind].updated({k: raw[k] for k in _MODEL_KEYS & set(raw)}, f"{spec.origin} op {name!r}")
     codes, codebook, bias = synthetic_weights(
-        planned.weight_shape, raw["density"], raw["bits"], raw.get("groups", 1), model, seed, name
+        spec_op.weight_shape, raw["density"], raw["bits"], raw.get("groups", 1), model, seed, name
     )
     return Layer(
         name=name,
         kind=kind,
-        shape=planned.weight_shape,
+        shape=spec_op.weight_shape,
         codes=codes,
         codebook=codebook,
         bias=bias,

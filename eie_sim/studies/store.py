@@ -44,7 +44,7 @@ class SweepIdentity:
 
 
 @dataclass(frozen=True)
-class SweepPlan:
+class SweepRequest:
     """The points one sweep command asks for: their keys in order, and the axes and base architecture they come from
     (for messages)."""
 
@@ -109,12 +109,12 @@ class SweepStore:
             self._db.execute("INSERT INTO points (key, rows) VALUES (?, ?)", (key, table))
 
     def read(self) -> pd.DataFrame:
-        """Every finished point's rows in the order of the plan, with its place in the plan as its "point" number."""
+        """Every finished point's rows in the order of the stored keys, with its place there as its "point" number."""
         with self._errors("read"):
-            plan = json.loads(self._meta()["plan"])
+            order = json.loads(self._meta()["keys"])
             stored = dict(self._db.execute("SELECT key, rows FROM points"))
         frames = []
-        for number, key in enumerate(plan):
+        for number, key in enumerate(order):
             if key in stored:
                 frame = _stored_frame(json.loads(stored[key]))
                 frame.insert(0, "point", number)
@@ -122,7 +122,7 @@ class SweepStore:
                 frames.append(frame)
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
-    def _claim(self, identity: SweepIdentity, plan: SweepPlan, extend: bool) -> None:
+    def _claim(self, identity: SweepIdentity, request: SweepRequest, extend: bool) -> None:
         """Make the store this sweep's, or check that it is: the same identity, and the same points unless `extend`."""
         with self._errors("open"), self._transaction():
             tables = {name for (name,) in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -130,30 +130,30 @@ class SweepStore:
                 raise InputError(f"{self.name}: not a sweep store (tables {', '.join(sorted(tables))})")
             self._db.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
             self._db.execute("CREATE TABLE IF NOT EXISTS points (key TEXT PRIMARY KEY, rows TEXT NOT NULL)")
-            keys = list(plan.keys)
-            sweep = {"axes": plan.axes, "base": plan.base, "extended": False}
+            keys = list(request.keys)
+            sweep = {"axes": request.axes, "base": request.base, "extended": False}
             if self._meta():
                 held_identity, held_keys, held_sweep = self._held()
                 _check_identity(self.name, held_identity, identity)
                 if held_keys != keys and not extend:
                     raise InputError(
-                        f"{self.name}: holds {_plan_difference(held_sweep, plan)}; pass --extend to add these points "
-                        "to it, or choose another --out"
+                        f"{self.name}: holds {_request_difference(held_sweep, request)}; pass --extend to add these "
+                        "points to it, or choose another --out"
                     )
                 if held_keys != keys:
                     keys = held_keys + [key for key in keys if key not in set(held_keys)]
                     sweep = {**held_sweep, "extended": True}
-            values = {"identity": asdict(identity), "plan": keys, "sweep": sweep}
+            values = {"identity": asdict(identity), "keys": keys, "sweep": sweep}
             self._db.executemany(
                 "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)",
                 [(name, json.dumps(value)) for name, value in values.items()],
             )
 
     def _held(self) -> tuple[SweepIdentity, list[str], dict[str, Any]]:
-        """The identity, the plan's keys and the description of the sweep that made the store."""
+        """The identity, the points' keys and the description of the sweep that made the store."""
         meta = self._meta()
         try:
-            return SweepIdentity(**json.loads(meta["identity"])), json.loads(meta["plan"]), json.loads(meta["sweep"])
+            return SweepIdentity(**json.loads(meta["identity"])), json.loads(meta["keys"]), json.loads(meta["sweep"])
         except (KeyError, TypeError, ValueError):
             raise InputError(f"{self.name}: not a sweep store this eie-sim can read; choose another --out") from None
 
@@ -182,10 +182,11 @@ class SweepStore:
 
 @contextmanager
 def open_store(
-    path: Path | None, identity: SweepIdentity, plan: SweepPlan, extend: bool = False
+    path: Path | None, identity: SweepIdentity, request: SweepRequest, extend: bool = False
 ) -> Iterator[SweepStore]:
     """The store at `path` (in memory if None), locked for as long as the context lasts and checked to be this
-    sweep's: made by the same identity, for the same points unless `extend` (then the plan's new points are added)."""
+    sweep's: made by the same identity, for the same points unless `extend` (then the request's new points are
+    added)."""
     with ExitStack() as stack:
         if path is not None:
             # closed last, after SQLite's connection: closing any descriptor of the file drops SQLite's own locks
@@ -197,7 +198,7 @@ def open_store(
             raise InputError(f"{path}: cannot open the sweep store ({exc})") from None
         stack.callback(connection.close)
         store = SweepStore(connection, str(path) if path is not None else "sweep store")
-        store._claim(identity, plan, extend)
+        store._claim(identity, request, extend)
         yield store
 
 
@@ -245,14 +246,14 @@ def _workload(identity: SweepIdentity) -> str:
     return identity.workload if built_in else f"{identity.workload} ({_short(identity.content)})"
 
 
-def _plan_difference(stored: Mapping[str, Any], plan: SweepPlan) -> str:
+def _request_difference(stored: Mapping[str, Any], request: SweepRequest) -> str:
     """How the points in the store differ from those asked for, in the words of their axes and base."""
     held = f"the sweep {_axes(stored['axes'])}"
     if stored["extended"]:
-        return f"{held} and the points --extend added to it, not {_axes(plan.axes)} alone"
-    if json.dumps(stored["axes"]) != json.dumps(plan.axes):
-        return f"{held}, not {_axes(plan.axes)}"
-    changed = [f"{k} {stored['base'].get(k)}, not {v}" for k, v in plan.base.items() if stored["base"].get(k) != v]
+        return f"{held} and the points --extend added to it, not {_axes(request.axes)} alone"
+    if json.dumps(stored["axes"]) != json.dumps(request.axes):
+        return f"{held}, not {_axes(request.axes)}"
+    changed = [f"{k} {stored['base'].get(k)}, not {v}" for k, v in request.base.items() if stored["base"].get(k) != v]
     return f"{held} on another base architecture ({', '.join(changed) or 'other points'})"
 
 

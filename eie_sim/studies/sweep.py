@@ -30,7 +30,7 @@ from eie_sim.errors import InputError
 from eie_sim.model.network import Network
 from eie_sim.results.result import Result
 from eie_sim.studies.simulate import EncodingKey, Session, memory_need
-from eie_sim.studies.store import SweepPlan, open_store, point_key, store_path, sweep_identity
+from eie_sim.studies.store import SweepRequest, open_store, point_key, store_path, sweep_identity
 from eie_sim.support.files import write_atomic
 from eie_sim.support.optional import require
 from eie_sim.support.processes import end_with_parent
@@ -280,8 +280,8 @@ def sweep(
         _check_memory(network, points, jobs if scheduler is None else 1)
         identity = sweep_identity(workload, image, seed, engine, table)
         keys = [point_key(identity, p.arch, job.requantize) for p in points]
-        plan = SweepPlan(tuple(keys), _taken(axes, points), base.to_dict())
-        with open_store(store_path(out) if out is not None else None, identity, plan, extend) as store:
+        request = SweepRequest(tuple(keys), _taken(axes, points), base.to_dict())
+        with open_store(store_path(out) if out is not None else None, identity, request, extend) as store:
             done = store.finished()
             todo = [p for p in points if keys[p.index] not in done]
             with progress_bar(total=len(points), desc=f"sweep {workload}", unit="point", enabled=progress) as bar:
