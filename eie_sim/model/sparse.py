@@ -8,7 +8,6 @@ column of its rows, so column order is the order every later stage (EIE encoding
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 
@@ -84,9 +83,9 @@ class SparseCodes:
     def nnz(self) -> int:
         return int(self.rows.size)
 
-    @cached_property
+    @property
     def columns(self) -> np.ndarray:
-        """(nnz,) the column of each stored code (kept: every encoding of the layer needs it)."""
+        """(nnz,) the column of each stored code, made when asked for (the products need it once per network)."""
         return np.repeat(np.arange(self.shape[1], dtype=self.rows.dtype), np.diff(self.indptr))
 
     def row_major(self) -> tuple[np.ndarray, np.ndarray]:
