@@ -27,7 +27,7 @@ _CHUNK_ELEMENTS = 1 << 22
 # Below this many cells, np.maximum.accumulate's lower per-call cost beats a log-step scan.
 _SCAN_CELLS = 1 << 13
 # Cells a block of broadcasts aims at: below it, numpy's per-call cost dominates a block's work.
-_BLOCK_CELLS = 1 << 13
+_BLOCK_CELLS = 1 << 11
 
 
 @dataclass(frozen=True)
