@@ -183,7 +183,7 @@ def test_squeezenet_spec_counts() -> None:
     spec = builtin_specs()["squeezenet"]
     assert f"the synthetic `squeezenet` has {spec.nonzeros:,}." in prose(page("workloads.md"))
     for fire in ("fire8", "fire9"):
-        ops = [op for op in spec.plan if op.name.startswith(f"{fire}/") and op.weight_shape]
+        ops = [op for op in spec.ops if op.name.startswith(f"{fire}/") and op.weight_shape]
         assert sum(op.nonzeros + op.weight_shape[0] for op in ops) == 77_581, fire
     assert "fire8 and fire9 then hold 77,581 parameters" in prose(page("workloads.md"))
 
