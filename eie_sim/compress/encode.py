@@ -187,7 +187,7 @@ def encode(layer: Layer, arch: ArchConfig) -> EncodedLayer:
     gap = np.where(first, tile_row, tile_row - previous - 1)  # zero rows skipped before each entry
     del previous, tile_row
     fillers = gap >> arch.index_bits  # one filler per 2**index_bits skipped rows
-    dtype = index_dtype(col.size + int(fillers.sum()))
+    dtype = index_dtype(col.size + int(fillers.sum()), n_pes * n_tiles)  # entries, fillers and slots all fit
     position = np.cumsum(fillers, dtype=dtype)  # fillers so far, then each entry's place in the flat arrays
     position += np.arange(col.size, dtype=dtype)
     total = int(position[-1]) + 1 if col.size else 0
@@ -198,21 +198,26 @@ def encode(layer: Layer, arch: ArchConfig) -> EncodedLayer:
     del code, gap
 
     # Slices are stored in (PE, tile, column) order, each from its first filler or entry on.
-    starts = np.flatnonzero(first)
+    with_fillers = np.flatnonzero(fillers)
+    column_fillers = np.bincount(col[with_fillers], fillers[with_fillers], minlength=cols).astype(np.int64)
+    starts = np.flatnonzero(first).astype(dtype)
+    del first, with_fillers
     slice_start = position[starts] - fillers[starts]
-    slice_length = np.diff(slice_start, append=total)
-    slice_slot, slice_col = np.searchsorted(slot_start, starts, side="right") - 1, col[starts]
+    del position, fillers
+    slice_length = np.diff(slice_start, append=dtype(total))
+    slice_slot, slice_col = np.searchsorted(slot_start, starts, side="right").astype(dtype) - 1, col[starts]
+    del starts, col
     length = np.zeros(n_pes * n_tiles * cols, dtype=np.int64)
-    length[slice_slot * cols + slice_col] = slice_length
+    length[slice_slot.astype(np.int64) * cols + slice_col] = slice_length
     ptr = np.zeros((n_pes, n_tiles * cols + 1), dtype=np.int64)
     np.cumsum(length.reshape(n_pes, n_tiles * cols), axis=1, out=ptr[:, 1:])
     del length
 
     # What one broadcast of each column costs: its entries and fillers, and the words its non-empty slices span.
-    with_fillers = np.flatnonzero(fillers)
-    column_fillers = np.bincount(col[with_fillers], fillers[with_fillers], minlength=cols).astype(np.int64)
-    local_start = slice_start - (np.cumsum(ptr[:, -1]) - ptr[:, -1])[slice_slot // n_tiles]
+    local_start = slice_start - (np.cumsum(ptr[:, -1]) - ptr[:, -1]).astype(dtype)[slice_slot // n_tiles]
+    del slice_start, slice_slot
     slice_words = (local_start + slice_length - 1) // per_word - local_start // per_word + 1
+    del local_start, slice_length
     column_totals = np.stack(
         [
             np.diff(layer.codes.indptr) + column_fillers,

@@ -61,7 +61,9 @@ def round_codebook(centroids: np.ndarray, bits: int = VALUE_BITS) -> np.ndarray:
 def grid_values(values: np.ndarray) -> tuple[np.ndarray, int]:
     """(index of each value on the 16-bit grid of the largest one, counted from the grid's bottom; its frac bits)."""
     frac = frac_bits_for(float(np.max(np.abs(values))), VALUE_BITS)
-    return to_fixed(values, frac, VALUE_BITS) + (qmax(VALUE_BITS) + 1), frac
+    index = to_fixed(values, frac, VALUE_BITS)
+    index += qmax(VALUE_BITS) + 1
+    return index, frac
 
 
 def _nearest_code(values: np.ndarray, centroids: np.ndarray) -> np.ndarray:
@@ -105,8 +107,8 @@ def share(values: np.ndarray, bits: int, name: str = "weights") -> tuple[np.ndar
         grid = to_float(np.arange(1 << VALUE_BITS) - (qmax(VALUE_BITS) + 1), frac)
         occupied = np.flatnonzero(weight)
         centroids = round_codebook(kmeans_1d(grid[occupied], weight[occupied], k))
-        codes = _nearest_code(grid, centroids)[index]
-    return codes.astype(code_dtype(bits)).reshape(shape), np.concatenate([[0.0], centroids])
+        codes = _nearest_code(grid, centroids).astype(code_dtype(bits))[index]
+    return codes.astype(code_dtype(bits), copy=False).reshape(shape), np.concatenate([[0.0], centroids])
 
 
 def make_layer(

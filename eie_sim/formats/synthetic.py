@@ -31,6 +31,7 @@ from eie_sim.errors import InputError
 _BINS = 128  # quantile bins of row and column weights when solving for lam
 _MARGIN = 0.01  # relative surplus of cells drawn, dropped again at random
 _CHUNK_POINTS = 1 << 22  # points drawn at once
+_LOOKUP_POINTS = 1 << 20  # points placed on their rows at once
 _BUCKETS = 4  # lookup-table buckets per row
 
 # Upper bounds of the weight-model parameters: a log-normal sigma above 2 concentrates the draw on so few cells
@@ -149,9 +150,11 @@ def _column_points(
     col = np.repeat(np.arange(points.size, dtype=np.int32), points)
     last = np.where(points > 0, gaps[np.maximum(ends - 1, 0)], 0.0) if total else np.zeros(points.size)
     length = np.where(points > 0, last - base, 0.0) + closing
-    gaps -= base[col]  # in place: the positions along each column's rows, scaled to the rows' total weight
-    gaps *= (rows.edges[-1] / length)[col]
-    row = rows(gaps).astype(np.int32)
+    scale = rows.edges[-1] / length
+    row = np.empty(total, dtype=np.int32)
+    for lo in range(0, total, _LOOKUP_POINTS):  # the positions along each column's rows, scaled to the rows' total
+        part = slice(lo, lo + _LOOKUP_POINTS)  # weight, and their rows, a slice at a time (bounded temporaries)
+        row[part] = rows((gaps[part] - base[col[part]]) * scale[col[part]])
     del gaps
     new = np.flatnonzero(np.concatenate([[True], (row[1:] != row[:-1]) | (col[1:] != col[:-1])]))
     return row[new], col[new] + first_col

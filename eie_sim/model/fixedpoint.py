@@ -38,8 +38,10 @@ def frac_bits_for(max_abs: float, bits: int) -> int:
 
 def to_fixed(values: np.ndarray, frac_bits: int, bits: int) -> np.ndarray:
     """Round floats to the nearest representable value (ties to even) and saturate; returns int64."""
-    scaled = np.rint(np.asarray(values, dtype=np.float64) * 2.0**frac_bits)
-    return saturate(scaled, bits).astype(ACC_DTYPE)
+    scaled = np.multiply(values, 2.0**frac_bits, dtype=np.float64)  # one float64 array, rounded and clamped in place
+    np.rint(scaled, out=scaled)
+    np.clip(scaled, -qmax(bits) - 1, qmax(bits), out=scaled)
+    return scaled.astype(ACC_DTYPE)
 
 
 def to_float(values: np.ndarray, frac_bits: int) -> np.ndarray:
