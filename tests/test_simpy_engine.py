@@ -25,7 +25,7 @@ def check_counters(counts: LayerCounts, enc: EncodedLayer, inputs: np.ndarray, c
     sent = inputs != 0  # (vectors, cols)
     per_col = sent.sum(axis=0)  # times each column is broadcast, per tile
     broadcasts = enc.n_tiles * int(sent.sum())
-    fillers = int((enc.slice_fillers.sum(axis=(0, 1)) * per_col).sum())
+    fillers = int((np.bincount(enc.entry_col[enc.codes == 0], minlength=enc.cols) * per_col).sum())
     useful = int((np.count_nonzero(codes, axis=0) * per_col).sum())
     assert counts.broadcasts == broadcasts
     assert counts.queue_pushes == broadcasts * n

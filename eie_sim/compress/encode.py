@@ -87,13 +87,6 @@ class EncodedLayer:
         )
 
     @cached_property
-    def slice_fillers(self) -> np.ndarray:
-        """(n_tiles, n_pes, cols) filler entries in each column slice."""
-        group = self.entry_group
-        fillers = np.bincount(group[self.codes == 0], minlength=self.n_pes * self.n_tiles * self.cols)
-        return fillers.reshape(self.n_pes, self.n_tiles, self.cols).transpose(1, 0, 2)
-
-    @cached_property
     def entry_group(self) -> np.ndarray:
         """(E,) flat (pe, tile, column) slice number of each entry."""
         lengths = np.diff(self.ptr, axis=1).ravel()
