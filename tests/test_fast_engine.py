@@ -41,7 +41,7 @@ def test_counters_match_definitions(case: Case) -> None:
     enc, inputs, n = case.job.enc, case.job.inputs, case.arch.n_pes
     c = fast.simulate_layer(case.job, case.arch).counts
     sent = np.count_nonzero(inputs, axis=0)  # times each column is broadcast, per tile
-    length = np.diff(enc.ptr, axis=1).reshape(n, enc.n_tiles, enc.cols)  # (PE, tile, column)
+    length = np.diff(enc.ptr, axis=1).reshape(n, enc.n_tiles, enc.cols)  # (PE, tile, column), from the pointers
     broadcasts = enc.n_tiles * int(sent.sum())
     lookups = int((length.sum(axis=(0, 1)) * sent).sum())
     useful = int((np.count_nonzero(case.layer.codes.dense(), axis=0) * sent).sum())
@@ -79,13 +79,10 @@ def assert_same(got: LayerCounts, expected: LayerCounts) -> None:
     assert got.equals(expected), got.differences(expected)
 
 
-@pytest.mark.parametrize("chunk, scan", [(fast._CHUNK_ELEMENTS, fast._SCAN_CELLS), (1, 0), (5000, 1 << 30)])
-@settings(max_examples=examples(40), deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=list(HealthCheck))
 @given(case=cases(max_rows=300, max_cols=200, max_vectors=40, work=10**6))
-def test_vectors_are_independent_runs(monkeypatch: pytest.MonkeyPatch, chunk: int, scan: int, case: Case) -> None:
-    """A batch equals its vectors run one by one, however runs are chunked and scanned."""
-    monkeypatch.setattr(fast, "_CHUNK_ELEMENTS", chunk)
-    monkeypatch.setattr(fast, "_SCAN_CELLS", scan)
+def test_vectors_are_independent_runs(case: Case) -> None:
+    """A batch equals its vectors run one by one."""
     batch = fast.simulate_layer(case.job, case.arch)
     singles = [fast.simulate_layer(replace(case.job, inputs=x[None]), case.arch) for x in case.job.inputs]
     assert_same(batch.counts, add_up([s.counts for s in singles]))
@@ -136,7 +133,7 @@ def stall_free_cycles(enc: EncodedLayer, x: np.ndarray, latency: int) -> int:
     step, steps = lnzd_steps(x, enc.n_pes)
     total = 0
     for tile in range(enc.n_tiles):
-        w = np.maximum(enc.slice_len[tile][:, np.flatnonzero(x)], 1)  # (PE, non-zero)
+        w = np.maximum(enc.length[np.flatnonzero(x), tile].T, 1)  # (PE, non-zero)
         done = np.cumsum(w, axis=1)
         finish = done + np.maximum.accumulate(step + latency - (done - w), axis=1)
         total += max(steps, int(finish[:, -1].max()) if step.size else 0) + PIPELINE_DRAIN

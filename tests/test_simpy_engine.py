@@ -35,7 +35,7 @@ def check_counters(counts: LayerCounts, enc: EncodedLayer, inputs: np.ndarray, c
     assert counts.filler_macs == fillers
     assert counts.codebook_lookups == useful + fillers
     assert counts.spmat_reads == expected_spmat_reads(enc, inputs, arch.spmat_read_mode)
-    assert counts.empty_slices == int(((enc.slice_len == 0).sum(axis=(0, 1)) * per_col).sum())
+    assert counts.empty_slices == int(((enc.length == 0).sum(axis=(1, 2)) * per_col).sum())
     storage = activation_storage_counts(enc, vectors, arch.rf_entries, counts.codebook_lookups)
     assert {name: getattr(counts, name) for name in storage} == storage
     np.testing.assert_array_equal(counts.pe_busy + counts.pe_starved + counts.pe_idle, counts.cycles)

@@ -1,4 +1,4 @@
-"""EIE's interleaved CSC format (Han et al. 2016, Section III-B), vectorized.
+"""EIE's interleaved CSC format (Han et al. 2016, Section III-B), compiled.
 
 Row i of the weight matrix belongs to PE i mod N, at local row i // N. Each PE's destination register file holds
 `rf_entries` outputs, so a PE's local rows are cut into tiles of `rf_entries` rows (output batches); every
@@ -6,6 +6,11 @@ Row i of the weight matrix belongs to PE i mod N, at local row i // N. Each PE's
 pointer array with one extra final entry. A run of more than `max_gap` zeros is broken by filler entries of code
 0, each standing for `max_gap + 1` rows. A PE's entries lie in its sparse-matrix SRAM tile after tile, column
 after column, `entries_per_word` to a word.
+
+Encoding walks the layer's codes once, column by column, in compiled loops (numba): a column's entries come with
+rows ascending, so each entry's zeros-before is its distance to the previous entry of the same (PE, tile). The
+slice lengths and their words are all that timing and counters need; the entries themselves are laid out on
+first use (functional checks, the simpy engine, footprints).
 """
 
 from __future__ import annotations
@@ -13,19 +18,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+import numba
 import numpy as np
-import scipy.sparse
 
 from eie_sim.arch import ArchConfig
 from eie_sim.errors import InputError
 from eie_sim.model.ops import Layer
-from eie_sim.model.sparse import SparseCodes, code_dtype, index_dtype
+from eie_sim.model.sparse import SparseCodes, code_dtype
 from eie_sim.support.arithmetic import ceil_div
 
 
 @dataclass(frozen=True, eq=False)
 class EncodedLayer:
-    """One layer in EIE format for one configuration. Arrays are flat over all PEs, PE 0's entries first."""
+    """One layer in EIE format for one configuration. Entry arrays are flat over all PEs, PE 0's entries first;
+    slice arrays are (cols, n_tiles, n_pes), so that a broadcast column's slices are one contiguous row."""
 
     name: str
     rows: int
@@ -36,9 +42,13 @@ class EncodedLayer:
     code_bits: int
     index_bits: int
     entries_per_word: int
-    codes: np.ndarray  # (E,) code of each entry; 0 for fillers
-    zeros: np.ndarray  # (E,) relative row index: zeros before this entry in its column slice
-    ptr: np.ndarray  # (n_pes, n_tiles * cols + 1) PE-local entry addresses; tile b, column j starts at [b*cols + j]
+    source: SparseCodes  # the layer's codes, laid out as entries on first use
+    length: np.ndarray  # (cols, n_tiles, n_pes) int32 entries of each column slice, fillers included
+    # (cols, n_tiles, n_pes) int32 first and last sparse-matrix word of each slice in its PE's SRAM; an empty slice
+    # has -2 and -1: it reads no word and shares none
+    first_word: np.ndarray
+    last_word: np.ndarray
+    entries_before: np.ndarray  # (cols + 1, n_pes) entries of columns [0, j) in each PE: the layer cut at a column
     # (4, cols) per input column, summed over tiles and PEs: entries, fillers, sparse-matrix words spanned and empty
     # slices; what one broadcast of the column costs in event counters
     column_totals: np.ndarray
@@ -52,39 +62,46 @@ class EncodedLayer:
         return self.code_bits + self.index_bits
 
     @cached_property
+    def ptr(self) -> np.ndarray:
+        """(n_pes, n_tiles * cols + 1) PE-local entry addresses; tile b, column j starts at [b * cols + j]."""
+        lengths = self.length.transpose(2, 1, 0).reshape(self.n_pes, self.n_tiles * self.cols)
+        ptr = np.zeros((self.n_pes, lengths.shape[1] + 1), dtype=np.int64)
+        np.cumsum(lengths, axis=1, out=ptr[:, 1:])
+        return ptr
+
+    @cached_property
     def pe_entries(self) -> np.ndarray:
         """(n_pes,) entries stored by each PE, fillers included."""
-        return self.ptr[:, -1].copy()
+        return self.length.sum(axis=(0, 1), dtype=np.int64)
 
     @cached_property
     def pe_start(self) -> np.ndarray:
         """(n_pes + 1,) offset of each PE's first entry in the flat arrays."""
         return np.concatenate([[0], np.cumsum(self.pe_entries)])
 
-    @cached_property
-    def slice_len(self) -> np.ndarray:
-        """(n_tiles, n_pes, cols) entries in each column slice, fillers included: a view of a (cols, n_tiles, n_pes)
-        array, so that gathering columns copies contiguous rows."""
-        lengths = np.diff(self.ptr, axis=1).reshape(self.n_pes, self.n_tiles, self.cols)
-        return np.ascontiguousarray(lengths.transpose(2, 1, 0)).transpose(1, 2, 0)
+    @property
+    def codes(self) -> np.ndarray:
+        """(E,) code of each entry; 0 for fillers."""
+        return self._entries[0]
+
+    @property
+    def zeros(self) -> np.ndarray:
+        """(E,) relative row index: zeros before this entry in its column slice."""
+        return self._entries[1]
 
     @cached_property
-    def slice_line_words(self) -> tuple[np.ndarray, np.ndarray]:
-        """(cols, n_tiles, n_pes) first and last sparse-matrix word of each column slice, counted from the first
-        word of its (PE, tile) so that they fit a small integer type; laid out so that gathering columns copies
-        contiguous rows. An empty slice has first word -2 and last word -1: it reads no word and shares none."""
-        per_word = self.entries_per_word
-        start = self.ptr[:, :-1].reshape(self.n_pes, self.n_tiles, self.cols)
-        end = self.ptr[:, 1:].reshape(self.n_pes, self.n_tiles, self.cols)
-        base = start[:, :, :1] // per_word
-        empty = end == start
-        first = np.where(empty, -2, start // per_word - base)
-        last = np.where(empty, -1, (end - 1) // per_word - base)
-        dtype = np.int16 if last.max(initial=0) <= np.iinfo(np.int16).max else np.int32
-        return (
-            np.ascontiguousarray(first.transpose(2, 1, 0), dtype=dtype),
-            np.ascontiguousarray(last.transpose(2, 1, 0), dtype=dtype),
-        )
+    def _entries(self) -> tuple[np.ndarray, np.ndarray]:
+        total = int(self.pe_start[-1])
+        codes = np.zeros(total, dtype=code_dtype(self.code_bits))
+        zeros = np.full(total, self.max_gap, dtype=np.uint8 if self.index_bits <= 8 else np.uint16)
+        tile_start = self.ptr[:, : self.n_tiles * self.cols : self.cols].T + self.pe_start[:-1]  # (n_tiles, n_pes)
+        slot_of, row_of = _row_slots(self.rows, self.n_pes, self.tile_rows)
+        source, slots = self.source, self.n_tiles * self.n_pes
+        _place_entries(
+            source.indptr, source.rows, source.codes, slot_of, row_of, slots, tile_start.ravel(), self.index_bits,
+            codes, zeros,
+        )  # fmt: skip
+        return codes, zeros
 
     @cached_property
     def entry_group(self) -> np.ndarray:
@@ -123,11 +140,11 @@ class EncodedLayer:
 
     @property
     def n_entries(self) -> int:
-        return int(self.codes.size)
+        return int(self.column_totals[0].sum())
 
     @property
     def n_fillers(self) -> int:
-        return int(np.count_nonzero(self.codes == 0))
+        return int(self.column_totals[1].sum())
 
 
 def effective_code_bits(layer: Layer, arch: ArchConfig) -> int:
@@ -136,13 +153,8 @@ def effective_code_bits(layer: Layer, arch: ArchConfig) -> int:
 
 
 def encode(layer: Layer, arch: ArchConfig) -> EncodedLayer:
-    """Encode a layer's sparse codes for `arch` (PE count, register-file size, index and word widths).
-
-    The layer's codes come in column order with rows ascending, so one stable linear-time sort by (PE, tile)
-    puts every entry in its PE's slice order: (PE, tile, column, row). The entries' (PE, tile) and row within the
-    tile are worked out from their rows; the slices, their fillers and what each column's broadcast costs follow
-    from the sorted order.
-    """
+    """Encode a layer's sparse codes for `arch` (PE count, register-file size, index and word widths): the length
+    and words of every column slice, and what each column's broadcast costs."""
     n_pes, tile_rows = arch.n_pes, arch.rf_entries
     code_bits = effective_code_bits(layer, arch)
     entry_bits = code_bits + arch.index_bits
@@ -154,71 +166,14 @@ def encode(layer: Layer, arch: ArchConfig) -> EncodedLayer:
         )
     rows, cols = layer.rows, layer.cols
     n_tiles = max(1, ceil_div(ceil_div(rows, n_pes), tile_rows))
-    local, pe = np.divmod(layer.codes.rows, n_pes)
-    tile, tile_row = np.divmod(local, tile_rows)
-    del local
-    slot = pe * n_tiles + tile  # the (PE, tile) CSC matrix each entry belongs to
-    del pe, tile
-    code_mask = (1 << code_bits) - 1
-    payload = tile_row.astype(np.int64 if tile_rows << code_bits > 2**31 else np.int32)
-    np.left_shift(payload, code_bits, out=payload)
-    np.bitwise_or(payload, layer.codes.codes, out=payload)
-    del tile_row
-    # Entries grouped by (PE, tile), keeping their column order: a transposition, scipy's linear-time counting sort.
-    by_slot = scipy.sparse.csr_array((payload, slot, layer.codes.indptr), shape=(cols, n_pes * n_tiles)).tocsc()
-    del payload, slot
-    slot_start, col, payload = by_slot.indptr, by_slot.indices, by_slot.data
-    tile_row, code = payload >> code_bits, payload & code_mask
-    del by_slot, payload
-
-    first = np.ones(col.size, dtype=bool)  # the first entry of each (PE, tile, column) slice
-    first[1:] = col[1:] != col[:-1]
-    first[slot_start[:-1][slot_start[:-1] < col.size]] = True
-    previous = np.empty_like(tile_row)
-    previous[:1] = -1
-    previous[1:] = tile_row[:-1]
-    gap = np.where(first, tile_row, tile_row - previous - 1)  # zero rows skipped before each entry
-    del previous, tile_row
-    fillers = gap >> arch.index_bits  # one filler per 2**index_bits skipped rows
-    dtype = index_dtype(col.size + int(fillers.sum()), n_pes * n_tiles)  # entries, fillers and slots all fit
-    position = np.cumsum(fillers, dtype=dtype)  # fillers so far, then each entry's place in the flat arrays
-    position += np.arange(col.size, dtype=dtype)
-    total = int(position[-1]) + 1 if col.size else 0
-    codes = np.zeros(total, dtype=code_dtype(code_bits))
-    zeros = np.full(total, arch.max_gap, dtype=np.uint8 if arch.index_bits <= 8 else np.uint16)
-    codes[position] = code
-    zeros[position] = gap & arch.max_gap
-    del code, gap
-
-    # Slices are stored in (PE, tile, column) order, each from its first filler or entry on.
-    with_fillers = np.flatnonzero(fillers)
-    column_fillers = np.bincount(col[with_fillers], fillers[with_fillers], minlength=cols).astype(np.int64)
-    starts = np.flatnonzero(first).astype(dtype)
-    del first, with_fillers
-    slice_start = position[starts] - fillers[starts]
-    del position, fillers
-    slice_length = np.diff(slice_start, append=dtype(total))
-    slice_slot, slice_col = np.searchsorted(slot_start, starts, side="right").astype(dtype) - 1, col[starts]
-    del starts, col
-    length = np.zeros(n_pes * n_tiles * cols, dtype=np.int64)
-    length[slice_slot.astype(np.int64) * cols + slice_col] = slice_length
-    ptr = np.zeros((n_pes, n_tiles * cols + 1), dtype=np.int64)
-    np.cumsum(length.reshape(n_pes, n_tiles * cols), axis=1, out=ptr[:, 1:])
-    del length
-
-    # What one broadcast of each column costs: its entries and fillers, and the words its non-empty slices span.
-    local_start = slice_start - (np.cumsum(ptr[:, -1]) - ptr[:, -1]).astype(dtype)[slice_slot // n_tiles]
-    del slice_start, slice_slot
-    slice_words = (local_start + slice_length - 1) // per_word - local_start // per_word + 1
-    del local_start, slice_length
-    column_totals = np.stack(
-        [
-            np.diff(layer.codes.indptr) + column_fillers,
-            column_fillers,
-            np.bincount(slice_col, slice_words, minlength=cols).astype(np.int64),
-            n_pes * n_tiles - np.bincount(slice_col, minlength=cols),
-        ]
-    )
+    slot_of, row_of = _row_slots(rows, n_pes, tile_rows)
+    source = layer.codes
+    length, fillers = _slice_lengths(source.indptr, source.rows, slot_of, row_of, n_tiles * n_pes, arch.index_bits)
+    length = length.reshape(cols, n_tiles, n_pes)
+    totals = length.sum(axis=0, dtype=np.int64)  # (n_tiles, n_pes)
+    tile_start = np.cumsum(totals, axis=0) - totals  # each tile's first PE-local address
+    first_word, last_word, entries_before, words, empty = _slice_words(length, tile_start, per_word)
+    column_totals = np.stack([np.diff(source.indptr) + fillers, fillers, words, empty]).astype(np.int64)
     return EncodedLayer(
         name=layer.name,
         rows=rows,
@@ -229,11 +184,97 @@ def encode(layer: Layer, arch: ArchConfig) -> EncodedLayer:
         code_bits=code_bits,
         index_bits=arch.index_bits,
         entries_per_word=per_word,
-        codes=codes,
-        zeros=zeros,
-        ptr=ptr,
+        source=source,
+        length=length,
+        first_word=first_word,
+        last_word=last_word,
+        entries_before=entries_before,
         column_totals=column_totals,
     )
+
+
+def _row_slots(rows: int, n_pes: int, tile_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """(rows,) int32 slice slot (tile * n_pes + PE) and row within the tile of every weight row: looked up per
+    entry, cheaper than dividing."""
+    local, pe = np.divmod(np.arange(rows, dtype=np.int32), np.int32(n_pes))
+    tile, row = np.divmod(local, np.int32(tile_rows))
+    return tile * np.int32(n_pes) + pe, row
+
+
+@numba.njit(cache=True, nogil=True)
+def _slice_lengths(indptr, rows, slot_of, row_of, slots, index_bits):
+    """(cols, slots) int32 entries of each column slice and (cols,) fillers of each column: an entry is preceded
+    by one filler per 2**index_bits zero rows since the previous entry of its slice."""
+    cols = indptr.size - 1
+    length = np.zeros((cols, slots), np.int32)
+    fillers = np.zeros(cols, np.int64)
+    previous = np.empty(slots, np.int32)
+    for j in range(cols):
+        previous[:] = -1
+        column = length[j]
+        added = 0
+        for e in range(indptr[j], indptr[j + 1]):
+            slot, row = slot_of[rows[e]], row_of[rows[e]]
+            extra = (row - previous[slot] - 1) >> index_bits
+            previous[slot] = row
+            column[slot] += 1 + extra
+            added += extra
+        fillers[j] = added
+    return length, fillers
+
+
+@numba.njit(cache=True, nogil=True)
+def _slice_words(length, tile_start, per_word):
+    """First and last word of every slice (empty: -2, -1), each PE's entries before each column, and per column
+    the words spanned and the empty slices; a PE's slices follow one another column after column from each tile's
+    start.
+
+    Words are divided in float64, exact below 2**52, branch-free so that the loop runs on vector instructions.
+    """
+    cols, n_tiles, n_pes = length.shape
+    before = np.zeros((cols + 1, n_pes), np.int64)
+    first = np.empty(length.shape, np.int32)
+    last = np.empty(length.shape, np.int32)
+    words = np.zeros(cols, np.int64)
+    empty = np.zeros(cols, np.int64)
+    address = tile_start.astype(np.float64)
+    for j in range(cols):
+        before[j + 1] = before[j]
+        spanned = 0
+        none = 0
+        for b in range(n_tiles):
+            for k in range(n_pes):
+                n = length[j, b, k]
+                used = n > 0
+                begin = np.int32(address[b, k] / per_word)
+                end = np.int32((address[b, k] + n - used) / per_word)
+                first[j, b, k] = begin if used else -2
+                last[j, b, k] = end if used else -1
+                spanned += (end - begin + 1) * used
+                none += 1 - used
+                address[b, k] += n
+                before[j + 1, k] += n
+        words[j] = spanned
+        empty[j] = none
+    return first, last, before, words, empty
+
+
+@numba.njit(cache=True, nogil=True)
+def _place_entries(indptr, rows, codes, slot_of, row_of, slots, start, index_bits, out_codes, out_zeros):
+    """Write every entry after the fillers before it, at its slice's next flat address: `start` holds each slot's
+    next address (consumed; a slice ends where the next column's begins). Fillers are already (code 0, max_gap)."""
+    max_gap = (1 << index_bits) - 1
+    previous = np.empty(slots, np.int32)
+    for j in range(indptr.size - 1):
+        previous[:] = -1
+        for e in range(indptr[j], indptr[j + 1]):
+            slot, row = slot_of[rows[e]], row_of[rows[e]]
+            gap = row - previous[slot] - 1
+            previous[slot] = row
+            at = start[slot] + (gap >> index_bits)
+            out_codes[at] = codes[e]
+            out_zeros[at] = gap & max_gap
+            start[slot] = at + 1
 
 
 def decode(enc: EncodedLayer) -> SparseCodes:

@@ -62,10 +62,8 @@ class LayerFootprint:
     def prefix_words(self, cols: int) -> np.ndarray:
         """(n_pes,) sparse-matrix words of columns [0, cols), every tile's, PE by PE over the whole chip: a layer
         kept on chip in part keeps a column prefix (all of its words at the last column)."""
-        enc = self.enc
-        starts = np.arange(enc.n_tiles) * enc.cols
-        entries = (enc.ptr[:, starts + cols] - enc.ptr[:, starts]).sum(axis=1)
-        return np.tile(ceil_div(entries, enc.entries_per_word), self.copies)
+        entries = self.enc.entries_before[cols]
+        return np.tile(ceil_div(entries, self.enc.entries_per_word), self.copies)
 
     def spmat_bytes(self, arch: ArchConfig) -> np.ndarray:
         return self.words * arch.spmat_width // 8
