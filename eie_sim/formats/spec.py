@@ -370,8 +370,12 @@ def synthetic_weights(
     area = math.prod(shape[2:]) if len(shape) == 4 else 1
     group_rows, group_channels = out // groups, shape[1] // groups
     blocks = [synthetic.kept_cells(rng, group_rows, group_channels, area, density, model) for _ in range(groups)]
-    row = np.concatenate([r + g * group_rows for g, (r, _) in enumerate(blocks)])
-    col = np.concatenate([c + g * group_channels * area for g, (_, c) in enumerate(blocks)])
+    if groups == 1:
+        row, col = blocks.pop()
+    else:
+        row = np.concatenate([r + g * group_rows for g, (r, _) in enumerate(blocks)])
+        col = np.concatenate([c + g * group_channels * area for g, (_, c) in enumerate(blocks)])
+    del blocks
     values = synthetic.magnitudes(rng, row.size, density, fan // groups, model)
     codes, codebook = share(values, bits, name=f"layer {name}")
     sparse = SparseCodes.from_column_order((out, fan), row, col, codes)

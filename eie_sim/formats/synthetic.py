@@ -178,8 +178,9 @@ def _draw_cells(
         points = rng.poisson(lam * col_weight * rows.edges[-1])
         bounds = np.searchsorted(np.cumsum(points), np.arange(1, points.sum() // _CHUNK_POINTS + 1) * _CHUNK_POINTS)
         cuts = [0, *np.unique(np.minimum(bounds + 1, points.size)), points.size]
-        parts = [_column_points(rng, rows, points[lo:hi], lo) for lo, hi in zip(cuts, cuts[1:]) if hi > lo]
+        parts = [_column_points(rng, rows, points[lo:hi], int(lo)) for lo, hi in zip(cuts, cuts[1:]) if hi > lo]
         row, col = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+        del parts
         if row.size >= count:
             break
         lam *= 1.05
