@@ -14,6 +14,10 @@ import pytest
 from eie_sim.support import files as eie_io
 
 
+# A sweep whose points take seconds each, so that it is still running when it is interrupted.
+LONG_SWEEP = ("sweep", "vgg16", "--pes", "16,32,64,128", "--jobs", "2")
+
+
 def _start(*argv: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "eie_sim", *argv],
@@ -72,7 +76,7 @@ def test_interrupted_simulation_leaves_no_output(tmp_path, signum, whole_group):
 def test_interrupted_parallel_sweep_stops_its_workers(tmp_path):
     """SIGTERM to the parent of a --jobs 2 sweep: the workers are stopped at once and quietly."""
     out = tmp_path / "sweep.csv"
-    process = _start("sweep", "vgg-6", "--pes", "1,2,4,8,16,32", "--jobs", "2", "--out", str(out))
+    process = _start(*LONG_SWEEP, "--out", str(out))
     deadline = time.monotonic() + 60
     while len(_processes_writing(out)) < 3 and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -96,7 +100,7 @@ def _until_none_left(out: Path, seconds: float) -> list[str]:
 def test_workers_end_when_their_parent_is_killed(tmp_path):
     """SIGKILL to the parent alone (as the OOM killer sends it): its workers end too, instead of running on."""
     out = tmp_path / "sweep.csv"
-    process = _start("sweep", "vgg-6", "--pes", "1,2,4,8,16,32", "--jobs", "2", "--out", str(out))
+    process = _start(*LONG_SWEEP, "--out", str(out))
     try:
         deadline = time.monotonic() + 60
         while len(_processes_writing(out)) < 3 and time.monotonic() < deadline:
