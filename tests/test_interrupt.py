@@ -13,7 +13,6 @@ import pytest
 
 from eie_sim.support import files as eie_io
 
-
 # A sweep whose points take seconds each, so that it is still running when it is interrupted.
 LONG_SWEEP = ("sweep", "vgg16", "--pes", "16,32,64,128", "--jobs", "2")
 
