@@ -14,6 +14,7 @@ from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from eie_sim.arch import ArchConfig
@@ -78,6 +79,16 @@ def test_architecture_table_lists_every_field_with_its_default() -> None:
         value = getattr(arch, f.name)
         assert rows[f.name] == (f"{value:g}" if isinstance(value, float) else str(value)), f.name
     assert f"{arch.lnzd_nodes} for {arch.n_pes} PEs" in prose(page("architecture-config.md"))
+
+
+def test_benchmark_ratios_are_the_committed_ones() -> None:
+    """The speed ratios docs/sweeps.md quotes are those of reports/bench.csv (regenerate both together)."""
+    bench = pd.read_csv(ROOT / "reports" / "bench.csv").set_index("layer")
+    text = prose(page("sweeps.md"))
+    assert f"about {round(bench.at['suite', 'simpy_over_fast'], -2):.0f} times faster than the simpy engine" in text
+    assert f"in about the time ({bench.at['suite', 'fast_over_spmv']:.1f}x)" in text
+    slowest = bench.drop(index="suite")["fast_over_spmv"].idxmax()
+    assert f"on `{slowest}` ({bench.at[slowest, 'fast_over_spmv']:.1f}x)" in text
 
 
 def test_fast_engine_loop_is_named() -> None:
