@@ -63,7 +63,8 @@ def test_round_trip_and_fillers(codes: np.ndarray, arch: ArchConfig) -> None:
     fillers = expected_fillers(codes, arch)
     pe_nnz = np.bincount(np.nonzero(codes)[0] % arch.n_pes, minlength=arch.n_pes)
     np.testing.assert_array_equal(enc.pe_entries, pe_nnz + fillers)
-    assert enc.n_fillers == fillers.sum()
+    assert enc.n_fillers == fillers.sum() == np.count_nonzero(enc.codes == 0)
+    assert enc.n_entries == enc.codes.size
     assert np.all(enc.zeros <= enc.max_gap)
     assert np.all(enc.zeros[enc.codes == 0] == enc.max_gap)
     assert np.all(np.diff(enc.ptr, axis=1) >= 0) and np.all(enc.ptr[:, 0] == 0)
@@ -90,6 +91,21 @@ def test_column_totals_match_the_slices(codes: np.ndarray, arch: ArchConfig, spm
     arch = arch.replace(spmat_width=spmat_width)
     enc = encode(_layer(codes), arch)
     np.testing.assert_array_equal(enc.column_totals, column_totals_by_slice(enc))
+
+
+@settings(max_examples=examples(60), deadline=None)
+@given(code_matrices(), archs, st.sampled_from([8, 16, 64, 128]))
+def test_slice_arrays_match_the_pointers(codes: np.ndarray, arch: ArchConfig, spmat_width: int) -> None:
+    """Each slice's length, first and last word, and each PE's entries before each column, from the pointers."""
+    enc = encode(_layer(codes), arch.replace(spmat_width=spmat_width))
+    per_word = enc.entries_per_word
+    start = enc.ptr[:, :-1].reshape(enc.n_pes, enc.n_tiles, enc.cols).transpose(2, 1, 0)  # (cols, tiles, PEs)
+    end = enc.ptr[:, 1:].reshape(enc.n_pes, enc.n_tiles, enc.cols).transpose(2, 1, 0)
+    np.testing.assert_array_equal(enc.length, end - start)
+    np.testing.assert_array_equal(enc.first_word, np.where(end > start, start // per_word, -2))
+    np.testing.assert_array_equal(enc.last_word, np.where(end > start, (end - 1) // per_word, -1))
+    before = np.concatenate([np.zeros((1, enc.n_pes), dtype=np.int64), (end - start).sum(axis=1).cumsum(axis=0)])
+    np.testing.assert_array_equal(enc.entries_before, before)
 
 
 def test_paper_example() -> None:
