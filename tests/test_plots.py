@@ -25,6 +25,14 @@ def test_every_plot_is_drawn_as_png_and_svg(results, tmp_path):
         assert png.with_suffix(".svg").read_text().startswith("<?xml")
 
 
+def test_the_same_results_give_the_same_files(results, tmp_path):
+    """Re-drawing a figure rewrites identical bytes (no date, fixed ids), so a regenerated report shows no diff."""
+    first = plot_all(results, tmp_path / "first", names=["energy_breakdown"])[0]
+    second = plot_all(results, tmp_path / "second", names=["energy_breakdown"])[0]
+    for suffix in (".png", ".svg"):
+        assert first.with_suffix(suffix).read_bytes() == second.with_suffix(suffix).read_bytes(), suffix
+
+
 def test_only_supported_plots_for_a_single_axis(tmp_path):
     frame = sweep("lenet-300-100", {"n_pes": [1, 4]})
     names = {p.stem for p in plot_all(frame, tmp_path)}

@@ -34,6 +34,7 @@ STYLE: dict[RcKeyType, Any] = {  # matplotlib rcParams of every figure
     "legend.fontsize": 6,
     "lines.markersize": 3,
     "savefig.dpi": 200,
+    "svg.hashsalt": "eie-sim",  # fixed SVG element ids, so that the same figure gives the same file
 }
 ENERGY_PREFIX, ENERGY_SUFFIX, ENERGY_TOTAL = "energy_", "_pj", "energy_total_pj"
 MARKERS = "osD^v<>phX*P"
@@ -289,6 +290,7 @@ def save_figure(fig: Figure, stem: Path, suffixes: tuple[str, ...] = ("png", "sv
 
 
 def _render(fig: Figure, fmt: str) -> bytes:
+    """The figure's file; an SVG without its creation date, so that re-running a report changes no unchanged file."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format=fmt)
+    fig.savefig(buffer, format=fmt, metadata={"Date": None} if fmt == "svg" else None)
     return buffer.getvalue()
