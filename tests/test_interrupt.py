@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from eie_sim.support import files as eie_io
+from eie_sim.support import processes
 
 # A sweep whose points take seconds each, so that it is still running when it is interrupted.
 LONG_SWEEP = ("sweep", "vgg16", "--pes", "16,32,64,128", "--jobs", "2")
@@ -111,6 +112,21 @@ def test_workers_end_when_their_parent_is_killed(tmp_path):
     finally:
         for pid in _processes_writing(out):  # started by this test: end them whatever happened
             os.kill(int(pid), signal.SIGKILL)
+
+
+def test_a_dead_parent_not_yet_reaped_is_not_alive():
+    """A worker whose parent was killed before the worker asked for the kernel's notice must see it dead, even while
+    the parent is a zombie its own starter has not yet waited for."""
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+            assert time.monotonic() < deadline, "the child did not exit"
+            time.sleep(0.01)
+        assert not processes.alive(process.pid)
+    finally:
+        process.wait()
+    assert not processes.alive(process.pid) and processes.alive(os.getpid())
 
 
 WATCHED_CHILD = """

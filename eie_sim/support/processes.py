@@ -13,6 +13,7 @@ import signal
 import sys
 import threading
 import time
+from pathlib import Path
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 WATCH_SECONDS = 0.2  # how often the portable watch looks at the parent
@@ -26,7 +27,7 @@ def end_with_parent(parent: int) -> None:
     """
     if not _kernel_notice(signal.SIGTERM):
         watch_parent(parent)
-    if not _alive(parent):  # it died before the notice was arranged
+    if not alive(parent):  # it died before the notice was arranged
         os.kill(os.getpid(), signal.SIGTERM)
 
 
@@ -52,9 +53,15 @@ def _kernel_notice(signum: int) -> bool:
         return False
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether process `pid` still runs. A zombie (dead, not yet reaped by its own parent) counts as dead: a
+    parent killed just before its worker arranged the notice is one until whoever started it waits for it."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc: the signal test is all there is
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"  # the state follows the parenthesized command name
