@@ -70,6 +70,11 @@ class EncodedLayer:
         return ptr
 
     @cached_property
+    def slice_cycles(self) -> np.ndarray:
+        """(cols, n_tiles, n_pes) cycles a PE spends on each slice: one per entry, and one for an empty slice."""
+        return np.maximum(self.length, 1)
+
+    @cached_property
     def pe_entries(self) -> np.ndarray:
         """(n_pes,) entries stored by each PE, fillers included."""
         return self.length.sum(axis=(0, 1), dtype=np.int64)

@@ -26,7 +26,7 @@ def simulate_layer(job: LayerJob, arch: ArchConfig, outputs: bool = True) -> Lay
     enc = job.enc
     nonzero = job.inputs != 0
     cycles, finished, shared = _runs(
-        nonzero, np.maximum(enc.length, 1), enc.first_word, enc.last_word, arch.fifo_depth,
+        nonzero, enc.slice_cycles, enc.first_word, enc.last_word, arch.fifo_depth,
         arch.broadcast_latency_cycles, arch.spmat_read_mode == "line-register",
     )  # fmt: skip
     times = np.count_nonzero(nonzero, axis=0)
@@ -100,7 +100,7 @@ def layer_counts(
     is its busy plus starved cycles)."""
     lookups, fillers, spanned, empty = (int(total) for total in enc.column_totals @ times)
     broadcasts = int(times.sum()) * enc.n_tiles
-    busy = np.einsum("jbk,j->k", np.maximum(enc.length, 1), times, dtype=np.int64)
+    busy = np.einsum("jbk,j->k", enc.slice_cycles, times, dtype=np.int64)
     storage = activation_storage_counts(enc, vectors, rf_entries, lookups)
     return LayerCounts(
         cycles=cycles,
