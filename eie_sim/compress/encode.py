@@ -99,7 +99,7 @@ class EncodedLayer:
         total = int(self.pe_start[-1])
         codes = np.zeros(total, dtype=code_dtype(self.code_bits))
         zeros = np.full(total, self.max_gap, dtype=np.uint8 if self.index_bits <= 8 else np.uint16)
-        tile_start = self.ptr[:, : self.n_tiles * self.cols : self.cols].T + self.pe_start[:-1]  # (n_tiles, n_pes)
+        tile_start = _tile_starts(self.length) + self.pe_start[:-1]  # flat addresses
         slot_of, row_of = _row_slots(self.rows, self.n_pes, self.tile_rows)
         source, slots = self.source, self.n_tiles * self.n_pes
         _place_entries(
@@ -175,9 +175,7 @@ def encode(layer: Layer, arch: ArchConfig) -> EncodedLayer:
     source = layer.codes
     length, fillers = _slice_lengths(source.indptr, source.rows, slot_of, row_of, n_tiles * n_pes, arch.index_bits)
     length = length.reshape(cols, n_tiles, n_pes)
-    totals = length.sum(axis=0, dtype=np.int64)  # (n_tiles, n_pes)
-    tile_start = np.cumsum(totals, axis=0) - totals  # each tile's first PE-local address
-    first_word, last_word, entries_before, words, empty = _slice_words(length, tile_start, per_word)
+    first_word, last_word, entries_before, words, empty = _slice_words(length, _tile_starts(length), per_word)
     column_totals = np.stack([np.diff(source.indptr) + fillers, fillers, words, empty]).astype(np.int64)
     return EncodedLayer(
         name=layer.name,
@@ -204,6 +202,12 @@ def _row_slots(rows: int, n_pes: int, tile_rows: int) -> tuple[np.ndarray, np.nd
     local, pe = np.divmod(np.arange(rows, dtype=np.int32), np.int32(n_pes))
     tile, row = np.divmod(local, np.int32(tile_rows))
     return tile * np.int32(n_pes) + pe, row
+
+
+def _tile_starts(length: np.ndarray) -> np.ndarray:
+    """(n_tiles, n_pes) PE-local address of each tile's first entry: a PE stores its tiles one after another."""
+    totals = length.sum(axis=0, dtype=np.int64)
+    return np.cumsum(totals, axis=0) - totals
 
 
 @numba.njit(cache=True, nogil=True)
